@@ -1,0 +1,1 @@
+typedef int img_cli_placeholder;

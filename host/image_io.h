@@ -1,0 +1,49 @@
+/* Reading and writing image files.
+ *
+ * Reading picks the format by the file's signature (PNG, JPEG, PNM P5/P6), never by
+ * its name. Writing picks it by the output's extension (.png, .jpg/.jpeg, .ppm/.pgm)
+ * and is atomic: the data goes to a temporary file in the target directory which is
+ * renamed over the target only after every write, flush and close succeeded, so a
+ * failure leaves no file behind and any existing file untouched.
+ *
+ * Every error message names the file and the problem on one line. */
+#ifndef IMG_HOST_IMAGE_IO_H
+#define IMG_HOST_IMAGE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "image.h"
+
+typedef enum img_format {
+    IMG_FORMAT_UNKNOWN,
+    IMG_FORMAT_PNG,
+    IMG_FORMAT_JPEG,
+    IMG_FORMAT_PNM,
+} img_format;
+
+typedef struct img_read_options {
+    uint64_t max_pixels;   /* width * height limit checked before allocating; 0 = default */
+} img_read_options;
+
+typedef struct img_write_options {
+    int jpeg_quality;      /* 1..100; 0 = 90 */
+} img_write_options;
+
+/* Format by extension (case-insensitive); IMG_FORMAT_UNKNOWN when none matches. */
+img_format img_format_from_path(const char *path);
+
+/* Decodes the file into a freshly allocated planar image (*img must not own memory). */
+int img_read_file(const char *path, img_image *img, const img_read_options *options,
+                  img_error *err);
+
+/* Decodes from memory (the fuzzers and tests use this); name appears in messages. */
+int img_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
+                    const img_read_options *options, img_error *err);
+
+/* Encodes img atomically to path in the format its extension names. */
+int img_write_file(const char *path, const img_image *img, const img_write_options *options,
+                   img_error *err);
+
+#endif

@@ -1,0 +1,2 @@
+/* Placeholder until the io_png codec lands. */
+typedef int img_io_png_placeholder;

@@ -1,0 +1,2 @@
+/* Placeholder until the io_pnm codec lands. */
+typedef int img_io_pnm_placeholder;

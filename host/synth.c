@@ -1,0 +1,1 @@
+typedef int img_synth_placeholder;
