@@ -1,1 +1,42 @@
-typedef int img_registry_placeholder;
+#include "registry.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Each backend's file defines one of these. Adding a backend: one file, one line here. */
+extern const img_backend img_backend_serial;
+
+static const img_backend *const backends[] = {
+    &img_backend_serial,
+};
+
+size_t img_backend_count(void)
+{
+    return sizeof backends / sizeof backends[0];
+}
+
+const img_backend *img_backend_at(size_t i)
+{
+    return i < img_backend_count() ? backends[i] : NULL;
+}
+
+const img_backend *img_backend_find(const char *name)
+{
+    for (size_t i = 0; i < img_backend_count(); i++)
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    return NULL;
+}
+
+void img_backend_names(char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < img_backend_count() && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", backends[i]->name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}

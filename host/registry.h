@@ -1,0 +1,19 @@
+/* The list of backends, in the order users see them. */
+#ifndef IMG_HOST_REGISTRY_H
+#define IMG_HOST_REGISTRY_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+/* Number of registered backends and the i-th one. */
+size_t img_backend_count(void);
+const img_backend *img_backend_at(size_t i);
+
+/* Backend by exact name, or NULL. */
+const img_backend *img_backend_find(const char *name);
+
+/* Writes "serial, threads, ..." into buf: for error messages listing valid names. */
+void img_backend_names(char *buf, size_t len);
+
+#endif
