@@ -18,7 +18,6 @@ struct img_pool {
     int count;
     int next;                    /* next index to hand out */
     int finished;                /* tasks completed */
-    unsigned long generation;    /* bumped per batch so sleepers notice a new one */
     int shutdown;
 };
 
@@ -100,7 +99,6 @@ void img_pool_run(img_pool *pool, img_task_fn fn, void *arg, int count)
     pool->finished = 0;
     pool->next = 0;
     pool->count = count;
-    pool->generation++;
     pthread_cond_broadcast(&pool->work_ready);
     while (pool->finished < pool->count)
         pthread_cond_wait(&pool->batch_done, &pool->lock);
