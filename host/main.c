@@ -1,1 +1,34 @@
-int main(void) { return 0; }
+/* imgpipe: subcommand dispatch only. */
+#include <stdio.h>
+
+#include "app.h"
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    img_cli cli;
+    img_error err = {{0}};
+    if (img_cli_parse(&cli, argc, argv, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        return IMG_EXIT_USAGE;
+    }
+    if (cli.version) {
+        printf("imgpipe %s\n", IMGPIPE_VERSION);
+        return IMG_EXIT_OK;
+    }
+    if (cli.help || cli.command == IMG_CMD_NONE) {
+        fputs(img_cli_usage(cli.command), stdout);
+        if (cli.command != IMG_CMD_NONE)
+            fputs("\nRun 'imgpipe --help' for the pipeline and backend options.\n", stdout);
+        return IMG_EXIT_OK;
+    }
+    switch (cli.command) {
+    case IMG_CMD_RUN: return img_cmd_run(&cli);
+    case IMG_CMD_INFO: return img_cmd_info(&cli);
+    case IMG_CMD_VERIFY: return img_cmd_verify(&cli);
+    case IMG_CMD_BENCH: return img_cmd_bench(&cli);
+    default:
+        fprintf(stderr, "imgpipe: this command is not implemented yet\n");
+        return IMG_EXIT_FAILURE;
+    }
+}

@@ -1,0 +1,32 @@
+/* What the subcommands share: loading the input, turning CLI options into backend
+ * options, creating a backend, the clock. Each subcommand lives in its own file. */
+#ifndef IMG_HOST_APP_H
+#define IMG_HOST_APP_H
+
+#include "backend.h"
+#include "cli.h"
+#include "error.h"
+#include "image.h"
+
+/* Exit statuses: 0 success, 1 failure (bad file, mismatch, backend fault), 2 usage. */
+enum { IMG_EXIT_OK = 0, IMG_EXIT_FAILURE = 1, IMG_EXIT_USAGE = 2 };
+
+/* Reads --input, or renders the built-in image at --size (default 1920x1080 RGB). */
+int img_load_input(const img_cli *cli, img_image *img, img_error *err);
+
+/* Backend options from the CLI; threads from the first --threads value. */
+img_backend_options img_backend_options_from_cli(const img_cli *cli);
+
+/* Looks the name up; an unknown name is an error listing the valid ones, an
+ * unavailable backend an error giving the probe's reason. */
+int img_backend_lookup(const char *name, const img_backend **out, img_error *err);
+
+/* Seconds on the monotonic clock. */
+double img_now(void);
+
+int img_cmd_run(const img_cli *cli);
+int img_cmd_info(const img_cli *cli);
+int img_cmd_verify(const img_cli *cli);
+int img_cmd_bench(const img_cli *cli);
+
+#endif

@@ -1,0 +1,86 @@
+/* Command-line parsing and validation for every subcommand.
+ *
+ * The parser is strict: numbers must be whole (no trailing junk), finite and in range;
+ * an option a command does not take is an error; each message names the option, the
+ * value and the accepted range. Parsing never exits: it returns -1 and the CLI exits
+ * with status 2. */
+#ifndef IMG_HOST_CLI_H
+#define IMG_HOST_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "spec.h"
+
+typedef enum img_command {
+    IMG_CMD_NONE,
+    IMG_CMD_RUN,
+    IMG_CMD_VERIFY,
+    IMG_CMD_BENCH,
+    IMG_CMD_INFO,
+    IMG_CMD_CHART,
+    IMG_CMD_BATCH,
+} img_command;
+
+#define IMG_CLI_MAX_LIST 16
+
+typedef struct img_size {
+    int width, height;
+} img_size;
+
+typedef struct img_cli {
+    img_command command;
+    bool help;
+    bool version;
+
+    const char *input;           /* --input; NULL = built-in image */
+    const char *output;          /* --output */
+    img_size size;               /* --size for the built-in image; 0x0 = default */
+    img_params params;           /* pipeline options */
+    uint64_t max_pixels;         /* --max-pixels */
+
+    const char *backend;         /* --backend (run, batch) */
+    const char *backends[IMG_CLI_MAX_LIST];   /* --backends (verify, bench); empty = all */
+    int backend_count;
+
+    img_size sizes[IMG_CLI_MAX_LIST];         /* --sizes (bench) */
+    int size_count;
+    int threads[IMG_CLI_MAX_LIST];            /* --threads: one value, a list for bench */
+    int thread_count;
+    int reps;                    /* --reps: minimum repetitions */
+    int warmup;                  /* --warmup */
+    double min_time;             /* --min-time seconds per measurement */
+    const char *out_dir;         /* --out (bench) */
+    const char *diff_image;      /* --diff-image (verify) */
+
+    const char *cpus;            /* --cpus LIST */
+    int band_rows;               /* --band-rows */
+    const char *simd;            /* --simd LEVEL */
+    const char *device;          /* --device */
+    bool no_cache;               /* --no-cache */
+    bool autotune;               /* --autotune */
+    const char *trace;           /* --trace FILE.json */
+
+    const char *input_dir;       /* --input-dir (batch) */
+    const char *output_dir;      /* --output-dir (batch) */
+    int jobs;                    /* --jobs (batch) */
+
+    const char *chart_dir;       /* positional DIR (chart) */
+} img_cli;
+
+/* Parses argv (argv[0] is the program). Fills defaults first. */
+int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err);
+
+/* The usage text of one command (IMG_CMD_NONE: the overview). */
+const char *img_cli_usage(img_command command);
+
+/* Strict scalar parsers; `option` names the option in messages. */
+int img_parse_long(const char *option, const char *text, long min, long max, long *out,
+                   img_error *err);
+int img_parse_double(const char *option, const char *text, double min, double max, double *out,
+                     img_error *err);
+/* "WxH", or a name: 640x480, 720p, 1080p, 4k, 8k. */
+int img_parse_size(const char *option, const char *text, img_size *out, img_error *err);
+
+#endif

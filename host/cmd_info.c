@@ -1,0 +1,28 @@
+/* `imgpipe info`: what this machine offers each backend. */
+#include <stdio.h>
+
+#include "app.h"
+#include "envinfo.h"
+#include "registry.h"
+
+int img_cmd_info(const img_cli *cli)
+{
+    (void)cli;
+    img_env env;
+    img_env_collect(&env);
+    printf("imgpipe %s (commit %s, %s build, %s)\n", IMGPIPE_VERSION, env.commit, env.build_type,
+           env.compiler);
+    printf("CPU: %s\n", env.cpu_model);
+    printf("cores: %d online, %d allowed to this process (%s)\n", env.cores_online,
+           env.cores_allowed, env.affinity);
+    printf("SIMD extensions: %s\n", env.cpu_flags[0] ? env.cpu_flags : "none");
+    printf("\nbackends:\n");
+    for (size_t i = 0; i < img_backend_count(); i++) {
+        const img_backend *b = img_backend_at(i);
+        char reason[256] = "";
+        bool ok = b->probe(reason, sizeof reason);
+        printf("  %-13s %-11s %s%s%s\n", b->name, ok ? "available" : "unavailable",
+               b->description, ok ? "" : " -- ", ok ? "" : reason);
+    }
+    return IMG_EXIT_OK;
+}

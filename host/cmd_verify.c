@@ -1,0 +1,120 @@
+/* `imgpipe verify`: every backend against serial, stage by stage, as a table. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "image_io.h"
+#include "registry.h"
+#include "verify.h"
+
+/* The backends named by --backends, or every registered one but serial. Unknown
+ * names are usage errors. */
+static int select_backends(const img_cli *cli, const img_backend **list, int *count,
+                           img_error *err)
+{
+    *count = 0;
+    if (cli->backend_count == 0) {
+        for (size_t i = 0; i < img_backend_count(); i++)
+            if (strcmp(img_backend_at(i)->name, "serial") != 0)
+                list[(*count)++] = img_backend_at(i);
+        return 0;
+    }
+    for (int i = 0; i < cli->backend_count; i++) {
+        const img_backend *b = img_backend_find(cli->backends[i]);
+        if (!b) {
+            char names[256];
+            img_backend_names(names, sizeof names);
+            return img_fail(err, "--backends: unknown backend '%s' (available: %s)",
+                            cli->backends[i], names);
+        }
+        list[(*count)++] = b;
+    }
+    return 0;
+}
+
+int img_cmd_verify(const img_cli *cli)
+{
+    img_error err = {{0}};
+    img_image src = {0}, diff = {0};
+    img_plan plan = {0};
+    const img_backend *list[IMG_CLI_MAX_LIST + 16];
+    int count = 0, mismatches = 0, failures = 0;
+    bool diff_written = false;
+
+    if (select_backends(cli, list, &count, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        return IMG_EXIT_USAGE;
+    }
+    if (img_load_input(cli, &src, &err) != 0 ||
+        img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        img_image_free(&src);
+        return IMG_EXIT_FAILURE;
+    }
+    printf("verify: %s %dx%d x%d -> %dx%d; stages:", cli->input ? cli->input : "built-in image",
+           src.width, src.height, src.channels, plan.out_width, plan.out_height);
+    for (int s = 0; s < IMG_STAGE_COUNT; s++)
+        if (plan.enabled[s])
+            printf(" %s", img_stage_name((img_stage)s));
+    printf(" (border = %d px from an edge)\n\n", plan.blur_radius > 1 ? plan.blur_radius : 1);
+    printf("%-13s %-10s %10s %5s  %-40s %s\n", "backend", "verdict", "differing", "max",
+           "first difference (stage x,y ch: want/got)", "border/interior");
+
+    img_backend_options options = img_backend_options_from_cli(cli);
+    for (int i = 0; i < count; i++) {
+        const img_backend *b = list[i];
+        char reason[256] = "";
+        if (!b->probe(reason, sizeof reason)) {
+            printf("%-13s unavailable: %s\n", b->name, reason);
+            continue;
+        }
+        void *state = NULL;
+        img_verify_result r;
+        if (b->init(&state, &options, &err) != 0) {
+            printf("%-13s ERROR      %s\n", b->name, err.message);
+            failures++;
+            continue;
+        }
+        bool want_diff = cli->diff_image && !diff_written;
+        int rc = img_verify_backend(b, state, &src, &plan, &r, want_diff ? &diff : NULL, &err);
+        char what[160] = "";
+        if (b->describe)
+            b->describe(state, what, sizeof what);
+        b->destroy(state);
+        if (rc != 0) {
+            printf("%-13s ERROR      %s\n", b->name, err.message);
+            failures++;
+            continue;
+        }
+        if (r.exact) {
+            printf("%-13s %-10s %10d %5d  %-40s %s%s%s\n", b->name, "bit-exact", 0, 0, "-", "-",
+                   what[0] ? "   " : "", what);
+            continue;
+        }
+        mismatches++;
+        char first[96];
+        snprintf(first, sizeof first, "%s %d,%d ch%d: %d/%d", r.stage, r.mismatch.x, r.mismatch.y,
+                 r.mismatch.channel, r.mismatch.expected, r.mismatch.got);
+        printf("%-13s %-10s %10" PRIu64 " %5d  %-40s %" PRIu64 "/%" PRIu64 "%s%s\n", b->name,
+               "MISMATCH", r.mismatch.differing, r.mismatch.max_abs_diff, first, r.mismatch.border,
+               r.mismatch.interior, what[0] ? "   " : "", what);
+        if (want_diff && diff.storage) {
+            img_write_options wo = {0};
+            if (img_write_file(cli->diff_image, &diff, &wo, &err) != 0) {
+                fprintf(stderr, "imgpipe: %s\n", err.message);
+                failures++;
+            } else {
+                printf("%-13s difference picture of stage %s written to %s\n", "", r.stage,
+                       cli->diff_image);
+                diff_written = true;
+            }
+            img_image_free(&diff);
+        }
+    }
+    if (cli->diff_image && !diff_written && mismatches == 0)
+        printf("\nno difference: %s not written\n", cli->diff_image);
+    img_image_free(&src);
+    img_plan_free(&plan);
+    return (mismatches || failures) ? IMG_EXIT_FAILURE : IMG_EXIT_OK;
+}

@@ -1,0 +1,138 @@
+#include "envinfo.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IMGPIPE_C_FLAGS
+#define IMGPIPE_C_FLAGS "unknown"
+#endif
+#ifndef IMGPIPE_BUILD_TYPE
+#define IMGPIPE_BUILD_TYPE "unknown"
+#endif
+#ifndef IMGPIPE_SOURCE_DIR
+#define IMGPIPE_SOURCE_DIR "."
+#endif
+
+static void read_cpu_model(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ' || *colon == '\t')
+                    colon++;
+                colon[strcspn(colon, "\n")] = '\0';
+                snprintf(buf, len, "%s", colon);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+void img_cpu_simd_flags(char *buf, size_t len)
+{
+    buf[0] = '\0';
+#if defined(__x86_64__) || defined(__i386__)
+    static const char *const names[] = {"sse2", "ssse3", "sse4.1", "sse4.2", "avx",
+                                        "avx2", "avx512f", "avx512bw", "avx512vl"};
+    const int have[] = {
+        __builtin_cpu_supports("sse2"),     __builtin_cpu_supports("ssse3"),
+        __builtin_cpu_supports("sse4.1"),   __builtin_cpu_supports("sse4.2"),
+        __builtin_cpu_supports("avx"),      __builtin_cpu_supports("avx2"),
+        __builtin_cpu_supports("avx512f"),  __builtin_cpu_supports("avx512bw"),
+        __builtin_cpu_supports("avx512vl"),
+    };
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (have[i] && used < len) {
+            int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", names[i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+#else
+    snprintf(buf, len, "none known (not x86)");
+#endif
+}
+
+/* Runs a short command and keeps its first output line; "unknown" when it fails. */
+static void first_line_of(const char *command, char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    FILE *p = popen(command, "r");
+    if (!p)
+        return;
+    char line[256];
+    if (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0])
+            snprintf(buf, len, "%s", line);
+    }
+    pclose(p);
+}
+
+static void describe_affinity(char *buf, size_t len, int *allowed)
+{
+    cpu_set_t set;
+    *allowed = 0;
+    buf[0] = '\0';
+    if (sched_getaffinity(0, sizeof set, &set) != 0) {
+        snprintf(buf, len, "unknown");
+        return;
+    }
+    size_t used = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set))
+            continue;
+        int end = cpu;
+        while (end + 1 < CPU_SETSIZE && CPU_ISSET(end + 1, &set))
+            end++;
+        *allowed += end - cpu + 1;
+        int n = end > cpu ? snprintf(buf + used, len - used, "%s%d-%d", used ? "," : "", cpu, end)
+                          : snprintf(buf + used, len - used, "%s%d", used ? "," : "", cpu);
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+        cpu = end;
+    }
+}
+
+void img_env_collect(img_env *env)
+{
+    memset(env, 0, sizeof *env);
+    read_cpu_model(env->cpu_model, sizeof env->cpu_model);
+    img_cpu_simd_flags(env->cpu_flags, sizeof env->cpu_flags);
+    env->cores_online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    describe_affinity(env->affinity, sizeof env->affinity, &env->cores_allowed);
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(env->kernel, sizeof env->kernel, "%s %s %s", u.sysname, u.release, u.machine);
+#if defined(__clang__)
+    snprintf(env->compiler, sizeof env->compiler, "clang %s", __clang_version__);
+#elif defined(__GNUC__)
+    snprintf(env->compiler, sizeof env->compiler, "gcc %s", __VERSION__);
+#else
+    snprintf(env->compiler, sizeof env->compiler, "unknown");
+#endif
+    snprintf(env->c_flags, sizeof env->c_flags, "%s", IMGPIPE_C_FLAGS);
+    snprintf(env->build_type, sizeof env->build_type, "%s", IMGPIPE_BUILD_TYPE);
+    first_line_of("git -C '" IMGPIPE_SOURCE_DIR "' describe --always --dirty --abbrev=12 2>/dev/null",
+                  env->commit, sizeof env->commit);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(env->date, sizeof env->date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (gethostname(env->hostname, sizeof env->hostname - 1) != 0)
+        snprintf(env->hostname, sizeof env->hostname, "unknown");
+    double load[1];
+    env->load_average = getloadavg(load, 1) == 1 ? load[0] : -1.0;
+}
