@@ -41,9 +41,16 @@ typedef struct img_breakdown {
     } part[IMG_BREAKDOWN_MAX];
 } img_breakdown;
 
+/* What a backend honours, so bench knows which settings to sweep. */
+enum {
+    IMG_BACKEND_THREADED = 1u << 0,     /* options.threads, band_rows, trace_path */
+    IMG_BACKEND_SIMD_LEVELS = 1u << 1,  /* options.simd_level */
+};
+
 typedef struct img_backend {
     const char *name;
     const char *description;
+    unsigned flags;                      /* IMG_BACKEND_* */
 
     /* True when the backend can run here; otherwise writes the reason. */
     bool (*probe)(char *reason, size_t reason_len);

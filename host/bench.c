@@ -1,9 +1,375 @@
-/* `imgpipe bench`: lands with the dispatcher. */
-#include <stdio.h>
+/* `imgpipe bench`, the main job: verify, then time every backend honestly.
+ *
+ * For each size and each backend setting: init (timed: thread start, OpenCL build),
+ * the first run (timed: "cold"), a stage-by-stage verification against serial (a
+ * backend that differs is reported and never timed), warm-up runs, then repetitions
+ * until both --reps and --min-time are reached. Reported: median, min, max and
+ * quartiles of the per-run wall time on the monotonic clock, throughput, process
+ * CPU time and context switches per run, and the backend's own breakdown. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "app.h"
+#include "bench.h"
+#include "registry.h"
+#include "synth.h"
+#include "verify.h"
+
+#define MAX_ROWS 512
+#define MAX_SAMPLES 100000
+static const char *const simd_levels[] = {"portable", "sse4.1", "avx2", "avx512"};
+
+typedef struct bench_ctx {
+    const img_cli *cli;
+    img_bench_report *report;
+    bool progress;           /* stderr is a terminal */
+    int step, steps;
+    double *samples;         /* MAX_SAMPLES scratch */
+} bench_ctx;
+
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void size_name(char *buf, size_t len, int w, int h)
+{
+    snprintf(buf, len, "%dx%d", w, h);
+}
+
+static void print_header(void)
+{
+    printf("%-13s %-18s %-11s %-9s %9s %9s %9s %8s %7s %6s %5s %7s\n", "backend", "setting",
+           "size", "verdict", "median ms", "IQR ms", "MP/s", "GB/s", "of bw", "x ser", "cores",
+           "ivcsw");
+}
+
+static void print_row(const img_bench_row *r)
+{
+    char size[32];
+    size_name(size, sizeof size, r->width, r->height);
+    if (strcmp(r->verdict, "bit-exact") != 0) {
+        printf("%-13s %-18s %-11s %-9s %s\n", r->backend, r->setting, size, r->verdict, r->note);
+        return;
+    }
+    printf("%-13s %-18s %-11s %-9s %9.2f %9.2f %9.1f %8.2f %6.0f%% %6.2f %5.2f %7.1f\n",
+           r->backend, r->setting, size, "ok", r->time.median * 1e3, r->time.iqr * 1e3,
+           r->mpix_per_s, r->gb_per_s, r->bandwidth_fraction * 100.0, r->speedup,
+           r->cpu_per_wall, r->ivcsw_per_run);
+    fflush(stdout);
+}
+
+/* Runs warm-ups then repetitions; fills the timing fields of row. */
+static int time_runs(bench_ctx *ctx, const img_backend *b, void *state, img_image *dst,
+                     const img_image *src, const img_plan *plan, img_bench_row *row,
+                     img_error *err)
+{
+    const img_cli *cli = ctx->cli;
+    for (int i = 0; i < cli->warmup; i++)
+        if (b->run_pipeline(state, dst, src, plan, err) != 0)
+            return -1;
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    double cpu0 = cpu_seconds();
+    double start = img_now(), total = 0.0;
+    size_t n = 0;
+    while (n < MAX_SAMPLES && (n < (size_t)cli->reps || total < cli->min_time)) {
+        double t0 = img_now();
+        if (b->run_pipeline(state, dst, src, plan, err) != 0)
+            return -1;
+        ctx->samples[n++] = img_now() - t0;
+        total = img_now() - start;
+    }
+    double cpu = cpu_seconds() - cpu0;
+    getrusage(RUSAGE_SELF, &ru1);
+    img_stats_compute(ctx->samples, n, &row->time);
+    row->cpu_per_run = cpu / (double)n;
+    row->cpu_per_wall = total > 0 ? cpu / total : 0.0;
+    row->vcsw_per_run = (double)(ru1.ru_nvcsw - ru0.ru_nvcsw) / (double)n;
+    row->ivcsw_per_run = (double)(ru1.ru_nivcsw - ru0.ru_nivcsw) / (double)n;
+    if (b->breakdown)
+        b->breakdown(state, &row->breakdown);
+    return 0;
+}
+
+/* One backend with one set of options at one size: a row, whatever happens. */
+static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_options *options,
+                    const char *setting, const img_image *src, const img_plan *plan,
+                    double serial_median, img_bench_row *row)
+{
+    img_error err = {{0}};
+    void *state = NULL;
+    bool live = false;
+    img_image dst = {0};
+    memset(row, 0, sizeof *row);
+    snprintf(row->backend, sizeof row->backend, "%s", b->name);
+    snprintf(row->setting, sizeof row->setting, "%s", setting);
+    snprintf(row->cpus, sizeof row->cpus, "%s", ctx->cli->cpus ? ctx->cli->cpus : "all");
+    row->threads = (b->flags & IMG_BACKEND_THREADED)
+                       ? (options->threads ? options->threads : ctx->report->env.cores_allowed)
+                       : 1;
+    row->width = src->width;
+    row->height = src->height;
+    row->channels = src->channels;
+    row->out_width = plan->out_width;
+    row->out_height = plan->out_height;
+
+    ctx->step++;
+    if (ctx->progress) {
+        fprintf(stderr, "\r\033[K[%d/%d] %s %s %dx%d ...", ctx->step, ctx->steps, b->name, setting,
+                src->width, src->height);
+        fflush(stderr);
+    }
+    char reason[256] = "";
+    if (!b->probe(reason, sizeof reason)) {
+        snprintf(row->verdict, sizeof row->verdict, "unavailable");
+        snprintf(row->note, sizeof row->note, "%s", reason);
+        goto done;
+    }
+    double t0 = img_now();
+    if (b->init(&state, options, &err) != 0) {
+        snprintf(row->verdict, sizeof row->verdict, "unavailable");
+        snprintf(row->note, sizeof row->note, "%s", err.message);
+        goto done;
+    }
+    live = true;
+    row->init_s = img_now() - t0;
+    if (img_image_alloc(&dst, plan->out_width, plan->out_height, src->channels, UINT64_MAX,
+                        &err) != 0)
+        goto error;
+    t0 = img_now();
+    if (b->run_pipeline(state, &dst, src, plan, &err) != 0)
+        goto error;
+    row->cold_s = img_now() - t0;
+
+    img_verify_result v;
+    if (img_verify_backend(b, state, src, plan, &v, NULL, &err) != 0)
+        goto error;
+    if (!v.exact) {
+        snprintf(row->verdict, sizeof row->verdict, "MISMATCH");
+        snprintf(row->note, sizeof row->note,
+                 "not timed: stage %s differs at %d,%d ch%d (want %d, got %d), %" PRIu64
+                 " samples, max diff %d",
+                 v.stage, v.mismatch.x, v.mismatch.y, v.mismatch.channel, v.mismatch.expected,
+                 v.mismatch.got, v.mismatch.differing, v.mismatch.max_abs_diff);
+        goto done;
+    }
+    if (time_runs(ctx, b, state, &dst, src, plan, row, &err) != 0)
+        goto error;
+    snprintf(row->verdict, sizeof row->verdict, "bit-exact");
+    if (b->describe)
+        b->describe(state, row->note, sizeof row->note);
+    if (b->flags & IMG_BACKEND_SIMD_LEVELS) {
+        /* The level that ran is the first word of describe(). */
+        snprintf(row->simd, sizeof row->simd, "%.*s", (int)strcspn(row->note, " ,("), row->note);
+    }
+    double bytes = (double)src->channels *
+                   ((double)src->width * src->height + (double)dst.width * dst.height);
+    row->mpix_per_s = (double)src->width * src->height / row->time.median / 1e6;
+    row->gb_per_s = bytes / row->time.median / 1e9;
+    if (ctx->report->copy_bandwidth_gbs > 0)
+        row->bandwidth_fraction = row->gb_per_s / ctx->report->copy_bandwidth_gbs;
+    /* serial_median is 0 while serial itself is measured: it is its own baseline. */
+    row->speedup = serial_median > 0 ? serial_median / row->time.median : 1.0;
+    goto done;
+error:
+    snprintf(row->verdict, sizeof row->verdict, "ERROR");
+    snprintf(row->note, sizeof row->note, "%s", err.message);
+done:
+    if (live)
+        b->destroy(state);
+    img_image_free(&dst);
+    if (ctx->progress) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+    }
+    print_row(row);
+}
+
+typedef struct setting {
+    char label[48];
+    img_backend_options options;
+} setting;
+
+/* The settings a backend is measured with: every --threads value for threaded
+ * backends, every SIMD level for SIMD ones (unless --simd pins one). */
+static int expand_settings(const img_cli *cli, const img_backend *b, setting *out, int max)
+{
+    img_backend_options base = img_backend_options_from_cli(cli);
+    base.trace_path = NULL;   /* traces are for `run`; bench would rewrite them per rep */
+    int n = 0;
+    int thread_count = (b->flags & IMG_BACKEND_THREADED) && cli->thread_count ? cli->thread_count : 1;
+    int level_count = (b->flags & IMG_BACKEND_SIMD_LEVELS) && !cli->simd ? 4 : 1;
+    for (int t = 0; t < thread_count; t++) {
+        for (int l = 0; l < level_count && n < max; l++) {
+            setting *s = &out[n++];
+            s->options = base;
+            char *p = s->label;
+            size_t left = sizeof s->label;
+            s->label[0] = '\0';
+            if ((b->flags & IMG_BACKEND_THREADED) && cli->thread_count) {
+                s->options.threads = cli->threads[t];
+                int k = snprintf(p, left, "threads=%d", cli->threads[t]);
+                p += k;
+                left -= (size_t)k;
+            }
+            if (level_count > 1) {
+                s->options.simd_level = simd_levels[l];
+                snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", simd_levels[l]);
+            } else if ((b->flags & IMG_BACKEND_SIMD_LEVELS) && cli->simd) {
+                snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", cli->simd);
+            }
+            if (s->label[0] == '\0')
+                snprintf(s->label, sizeof s->label, "default");
+        }
+    }
+    return n;
+}
+
+static int select_backends(const img_cli *cli, const img_backend **list, int *count,
+                           img_error *err)
+{
+    *count = 0;
+    list[(*count)++] = img_backend_find("serial");   /* the baseline, always first */
+    if (cli->backend_count == 0) {
+        for (size_t i = 0; i < img_backend_count(); i++)
+            if (img_backend_at(i) != list[0])
+                list[(*count)++] = img_backend_at(i);
+        return 0;
+    }
+    for (int i = 0; i < cli->backend_count; i++) {
+        const img_backend *b = img_backend_find(cli->backends[i]);
+        if (!b) {
+            char names[256];
+            img_backend_names(names, sizeof names);
+            return img_fail(err, "--backends: unknown backend '%s' (available: %s)",
+                            cli->backends[i], names);
+        }
+        if (b != list[0])
+            list[(*count)++] = b;
+    }
+    return 0;
+}
+
+static void record_command_line(img_bench_report *r, int argc, char **argv)
+{
+    size_t used = 0;
+    for (int i = 0; i < argc && used < sizeof r->command_line; i++) {
+        int n = snprintf(r->command_line + used, sizeof r->command_line - used, "%s%s",
+                         i ? " " : "", argv[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
 int img_cmd_bench(const img_cli *cli)
 {
-    (void)cli;
-    fprintf(stderr, "imgpipe: bench is not implemented yet\n");
-    return IMG_EXIT_FAILURE;
+    img_error err = {{0}};
+    img_bench_report report = {0};
+    bench_ctx ctx = {.cli = cli, .report = &report, .progress = isatty(STDERR_FILENO)};
+    const img_backend *backends[64];
+    int backend_count = 0, status = IMG_EXIT_FAILURE;
+    setting settings[64];
+    img_image src = {0};
+    img_plan plan = {0};
+
+    if (select_backends(cli, backends, &backend_count, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        return IMG_EXIT_USAGE;
+    }
+    img_size sizes[IMG_CLI_MAX_LIST];
+    int size_count = cli->size_count;
+    memcpy(sizes, cli->sizes, sizeof sizes);
+    if (cli->input && size_count) {
+        fprintf(stderr, "imgpipe: --input and --sizes are exclusive: an input is timed at its own size\n");
+        return IMG_EXIT_USAGE;
+    }
+    if (!cli->input && size_count == 0) {
+        sizes[0] = (img_size){1920, 1080};
+        sizes[1] = (img_size){3840, 2160};
+        size_count = 2;
+    }
+    if (cli->input)
+        size_count = 1;
+
+    report.rows = calloc(MAX_ROWS, sizeof *report.rows);
+    ctx.samples = malloc(sizeof(double) * MAX_SAMPLES);
+    if (!report.rows || !ctx.samples) {
+        fprintf(stderr, "imgpipe: out of memory for the bench report\n");
+        goto out;
+    }
+    img_env_collect(&report.env);
+    report.reps = cli->reps;
+    report.warmup = cli->warmup;
+    report.min_time = cli->min_time;
+    record_command_line(&report, cli->argc, cli->argv);
+    if (report.env.load_average > 0.5 * report.env.cores_online)
+        fprintf(stderr, "imgpipe: warning: the machine looks busy (load %.2f on %d cores); "
+                        "numbers may be noisy\n",
+                report.env.load_average, report.env.cores_online);
+    for (int t = 0; t < cli->thread_count; t++)
+        if (cli->threads[t] > report.env.cores_allowed)
+            fprintf(stderr, "imgpipe: warning: %d threads on %d cores: they will interleave, "
+                            "not run in parallel\n",
+                    cli->threads[t], report.env.cores_allowed);
+    if (ctx.progress)
+        fprintf(stderr, "measuring copy bandwidth ...");
+    report.copy_bandwidth_gbs = img_measure_copy_bandwidth();
+    if (ctx.progress)
+        fprintf(stderr, "\r\033[K");
+
+    for (int b = 0; b < backend_count; b++)
+        ctx.steps += expand_settings(cli, backends[b], settings, 64);
+    ctx.steps *= size_count;
+
+    printf("imgpipe bench: %s, %d cores (%s), copy bandwidth %.1f GB/s, commit %s\n",
+           report.env.cpu_model, report.env.cores_allowed, report.env.affinity,
+           report.copy_bandwidth_gbs, report.env.commit);
+    print_header();
+    for (int s = 0; s < size_count; s++) {
+        img_image_free(&src);
+        img_plan_free(&plan);
+        int rc = cli->input ? img_load_input(cli, &src, &err)
+                            : img_synth_image(&src, sizes[s].width, sizes[s].height, 3,
+                                              cli->max_pixels, &err);
+        if (rc != 0 ||
+            img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0) {
+            fprintf(stderr, "imgpipe: %s\n", err.message);
+            goto out;
+        }
+        double serial_median = 0.0;
+        for (int b = 0; b < backend_count; b++) {
+            int n = expand_settings(cli, backends[b], settings, 64);
+            for (int i = 0; i < n && report.row_count < MAX_ROWS; i++) {
+                img_bench_row *row = &report.rows[report.row_count++];
+                measure(&ctx, backends[b], &settings[i].options, settings[i].label, &src, &plan,
+                        serial_median, row);
+                if (b == 0 && strcmp(row->verdict, "bit-exact") == 0)
+                    serial_median = row->time.median;
+            }
+        }
+    }
+    const char *dir = cli->out_dir ? cli->out_dir : "results/latest";
+    if (img_write_text_file(dir, "bench.csv", img_bench_write_csv, &report, &err) != 0 ||
+        img_write_text_file(dir, "bench.json", img_bench_write_json, &report, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        goto out;
+    }
+    printf("\nwrote %s/bench.csv and %s/bench.json\n", dir, dir);
+    status = IMG_EXIT_OK;
+    for (int i = 0; i < report.row_count; i++)
+        if (strcmp(report.rows[i].verdict, "MISMATCH") == 0 ||
+            strcmp(report.rows[i].verdict, "ERROR") == 0)
+            status = IMG_EXIT_FAILURE;
+out:
+    img_image_free(&src);
+    img_plan_free(&plan);
+    free(report.rows);
+    free(ctx.samples);
+    return status;
 }

@@ -305,6 +305,8 @@ static void set_defaults(img_cli *cli)
 int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
 {
     set_defaults(cli);
+    cli->argc = argc;
+    cli->argv = argv;
     int i = 1;
     if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
         cli->help = true;

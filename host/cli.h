@@ -67,6 +67,9 @@ typedef struct img_cli {
     int jobs;                    /* --jobs (batch) */
 
     const char *chart_dir;       /* positional DIR (chart) */
+
+    int argc;                    /* the command line, for the record */
+    char **argv;
 } img_cli;
 
 /* Parses argv (argv[0] is the program). Fills defaults first. */

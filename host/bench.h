@@ -1,0 +1,62 @@
+/* Benchmark rows and their output as CSV and JSON. */
+#ifndef IMG_HOST_BENCH_H
+#define IMG_HOST_BENCH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "backend.h"
+#include "envinfo.h"
+#include "stats.h"
+
+/* One measured (or refused) combination of backend, setting and size. */
+typedef struct img_bench_row {
+    char backend[32];
+    char setting[48];        /* "default", "threads=4", "simd=avx2", "threads=4 cpus=0" */
+    char simd[16];           /* SIMD level that ran, or "" */
+    int threads;             /* worker threads, 1 for single-threaded backends */
+    char cpus[32];           /* affinity during the run: "all" or a list */
+    int width, height, channels;
+    int out_width, out_height;
+    char verdict[24];        /* "bit-exact", "MISMATCH", "ERROR", "unavailable" */
+    char note[600];          /* why, when not bit-exact; what ran otherwise */
+    img_stats time;          /* seconds per pipeline run */
+    double mpix_per_s;       /* input megapixels per second at the median */
+    double gb_per_s;         /* bytes read + written per second at the median */
+    double bandwidth_fraction;   /* gb_per_s / machine copy bandwidth */
+    double speedup;          /* serial median / this median, same size, same run */
+    double cpu_per_run;      /* process CPU seconds per run */
+    double cpu_per_wall;     /* average number of busy cores */
+    double vcsw_per_run;     /* voluntary context switches per run */
+    double ivcsw_per_run;    /* involuntary context switches per run */
+    double init_s;           /* backend init (thread start, OpenCL build or cache load) */
+    double cold_s;           /* the first run after init */
+    img_breakdown breakdown; /* backend-reported parts of the last run */
+} img_bench_row;
+
+typedef struct img_bench_report {
+    img_env env;
+    double copy_bandwidth_gbs;
+    char command_line[512];
+    int reps, warmup;
+    double min_time;
+    img_bench_row *rows;
+    int row_count;
+} img_bench_report;
+
+/* Seconds of the named breakdown part, or -1 when the backend did not report it. */
+double img_breakdown_get(const img_breakdown *b, const char *name);
+
+int img_bench_write_csv(FILE *f, const img_bench_report *report);
+int img_bench_write_json(FILE *f, const img_bench_report *report);
+
+/* Writes through fn into dir/name atomically (temp file + rename). */
+int img_write_text_file(const char *dir, const char *name,
+                        int (*fn)(FILE *, const img_bench_report *),
+                        const img_bench_report *report, img_error *err);
+
+/* Copy bandwidth of this machine in GB/s (bytes read + written), best of a few
+ * large memcpy runs. */
+double img_measure_copy_bandwidth(void);
+
+#endif

@@ -1,0 +1,256 @@
+/* bench.csv and bench.json: one row per backend x setting x size, and the
+ * environment record. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "bench.h"
+
+double img_breakdown_get(const img_breakdown *b, const char *name)
+{
+    for (int i = 0; i < b->count; i++)
+        if (strcmp(b->part[i].name, name) == 0)
+            return b->part[i].seconds;
+    return -1.0;
+}
+
+/* CSV fields are quoted when they hold a comma, a quote or a newline. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static const char *const breakdown_columns[] = {"build", "upload", "kernel", "download"};
+
+int img_bench_write_csv(FILE *f, const img_bench_report *r)
+{
+    fputs("backend,setting,simd,threads,cpus,width,height,channels,out_width,out_height,"
+          "verdict,reps,median_s,min_s,max_s,q1_s,q3_s,iqr_s,mpix_per_s,gb_per_s,"
+          "bandwidth_fraction,speedup_vs_serial,cpu_s_per_run,cpu_per_wall,vcsw_per_run,"
+          "ivcsw_per_run,init_s,cold_s,build_s,upload_s,kernel_s,download_s,breakdown,note\n",
+          f);
+    for (int i = 0; i < r->row_count; i++) {
+        const img_bench_row *row = &r->rows[i];
+        csv_field(f, row->backend);
+        fputc(',', f);
+        csv_field(f, row->setting);
+        fputc(',', f);
+        csv_field(f, row->simd);
+        fprintf(f, ",%d,", row->threads);
+        csv_field(f, row->cpus);
+        fprintf(f, ",%d,%d,%d,%d,%d,", row->width, row->height, row->channels, row->out_width,
+                row->out_height);
+        csv_field(f, row->verdict);
+        fprintf(f, ",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f,%.4f,%.4f,%.3f,%.6f,%.3f,%.2f,%.2f,"
+                   "%.6f,%.6f",
+                row->time.count, row->time.median, row->time.min, row->time.max, row->time.q1,
+                row->time.q3, row->time.iqr, row->mpix_per_s, row->gb_per_s,
+                row->bandwidth_fraction, row->speedup, row->cpu_per_run, row->cpu_per_wall,
+                row->vcsw_per_run, row->ivcsw_per_run, row->init_s, row->cold_s);
+        for (size_t c = 0; c < sizeof breakdown_columns / sizeof breakdown_columns[0]; c++) {
+            double v = img_breakdown_get(&row->breakdown, breakdown_columns[c]);
+            if (v >= 0)
+                fprintf(f, ",%.9f", v);
+            else
+                fputs(",", f);
+        }
+        char parts[512] = "";
+        size_t used = 0;
+        for (int p = 0; p < row->breakdown.count && used < sizeof parts; p++) {
+            int n = snprintf(parts + used, sizeof parts - used, "%s%s=%.9f", p ? ";" : "",
+                             row->breakdown.part[p].name, row->breakdown.part[p].seconds);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        fputc(',', f);
+        csv_field(f, parts);
+        fputc(',', f);
+        csv_field(f, row->note);
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static void json_env(FILE *f, const img_env *e)
+{
+    fprintf(f, "  \"environment\": {\n    \"cpu_model\": ");
+    json_string(f, e->cpu_model);
+    fprintf(f, ",\n    \"cpu_simd_flags\": ");
+    json_string(f, e->cpu_flags);
+    fprintf(f, ",\n    \"cores_online\": %d,\n    \"cores_allowed\": %d,\n    \"affinity\": ",
+            e->cores_online, e->cores_allowed);
+    json_string(f, e->affinity);
+    fprintf(f, ",\n    \"kernel\": ");
+    json_string(f, e->kernel);
+    fprintf(f, ",\n    \"hostname\": ");
+    json_string(f, e->hostname);
+    fprintf(f, ",\n    \"compiler\": ");
+    json_string(f, e->compiler);
+    fprintf(f, ",\n    \"c_flags\": ");
+    json_string(f, e->c_flags);
+    fprintf(f, ",\n    \"build_type\": ");
+    json_string(f, e->build_type);
+    fprintf(f, ",\n    \"commit\": ");
+    json_string(f, e->commit);
+    fprintf(f, ",\n    \"date\": ");
+    json_string(f, e->date);
+    fprintf(f, ",\n    \"load_average_1min\": %.2f", e->load_average);
+    if (e->opencl[0]) {
+        fprintf(f, ",\n    \"opencl\": ");
+        json_string(f, e->opencl);
+    }
+    fprintf(f, "\n  },\n");
+}
+
+int img_bench_write_json(FILE *f, const img_bench_report *r)
+{
+    fprintf(f, "{\n");
+    json_env(f, &r->env);
+    fprintf(f, "  \"command_line\": ");
+    json_string(f, r->command_line);
+    fprintf(f, ",\n  \"copy_bandwidth_gb_per_s\": %.3f,\n  \"reps_min\": %d,\n  \"warmup\": %d,\n"
+               "  \"min_time_s\": %.3f,\n  \"rows\": [\n",
+            r->copy_bandwidth_gbs, r->reps, r->warmup, r->min_time);
+    for (int i = 0; i < r->row_count; i++) {
+        const img_bench_row *row = &r->rows[i];
+        fprintf(f, "    {\"backend\": ");
+        json_string(f, row->backend);
+        fprintf(f, ", \"setting\": ");
+        json_string(f, row->setting);
+        fprintf(f, ", \"simd\": ");
+        json_string(f, row->simd);
+        fprintf(f, ", \"threads\": %d, \"cpus\": ", row->threads);
+        json_string(f, row->cpus);
+        fprintf(f, ", \"width\": %d, \"height\": %d, \"channels\": %d, \"out_width\": %d, "
+                   "\"out_height\": %d, \"verdict\": ",
+                row->width, row->height, row->channels, row->out_width, row->out_height);
+        json_string(f, row->verdict);
+        fprintf(f, ", \"note\": ");
+        json_string(f, row->note);
+        fprintf(f,
+                ", \"reps\": %zu, \"median_s\": %.9f, \"min_s\": %.9f, \"max_s\": %.9f, "
+                "\"q1_s\": %.9f, \"q3_s\": %.9f, \"iqr_s\": %.9f, \"mpix_per_s\": %.3f, "
+                "\"gb_per_s\": %.4f, \"bandwidth_fraction\": %.4f, \"speedup_vs_serial\": %.3f, "
+                "\"cpu_s_per_run\": %.6f, \"cpu_per_wall\": %.3f, \"vcsw_per_run\": %.2f, "
+                "\"ivcsw_per_run\": %.2f, \"init_s\": %.6f, \"cold_s\": %.6f, \"breakdown\": {",
+                row->time.count, row->time.median, row->time.min, row->time.max, row->time.q1,
+                row->time.q3, row->time.iqr, row->mpix_per_s, row->gb_per_s,
+                row->bandwidth_fraction, row->speedup, row->cpu_per_run, row->cpu_per_wall,
+                row->vcsw_per_run, row->ivcsw_per_run, row->init_s, row->cold_s);
+        for (int p = 0; p < row->breakdown.count; p++) {
+            fprintf(f, "%s", p ? ", " : "");
+            json_string(f, row->breakdown.part[p].name);
+            fprintf(f, ": %.9f", row->breakdown.part[p].seconds);
+        }
+        fprintf(f, "}}%s\n", i + 1 < r->row_count ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+    return ferror(f) ? -1 : 0;
+}
+
+/* mkdir -p for the output folder. */
+static int make_dirs(const char *dir, img_error *err)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return img_fail(err, "%s: path too long", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
+    return 0;
+}
+
+int img_write_text_file(const char *dir, const char *name,
+                        int (*fn)(FILE *, const img_bench_report *),
+                        const img_bench_report *report, img_error *err)
+{
+    char path[4096], tmp[4200];
+    if (make_dirs(dir, err) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return img_fail(err, "%s: cannot create: %s", path, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return img_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    }
+    int rc = fn(f, report);
+    if (fflush(f) != 0)
+        rc = -1;
+    int saved = errno;
+    if (fclose(f) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && chmod(tmp, 0644) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0) {
+        saved = errno;
+        rc = -1;
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        return img_fail(err, "%s: write failed: %s", path, strerror(saved));
+    }
+    return 0;
+}
+
+double img_measure_copy_bandwidth(void)
+{
+    const size_t bytes = (size_t)256 << 20;   /* far beyond any cache */
+    unsigned char *a = malloc(bytes), *b = malloc(bytes);
+    double best = 0.0;
+    if (a && b) {
+        memset(a, 1, bytes);
+        memset(b, 2, bytes);   /* fault the pages in before timing */
+        for (int rep = 0; rep < 5; rep++) {
+            double t0 = img_now();
+            memcpy(rep & 1 ? a : b, rep & 1 ? b : a, bytes);
+            double t = img_now() - t0;
+            double gbs = 2.0 * (double)bytes / t / 1e9;
+            if (gbs > best)
+                best = gbs;
+        }
+    }
+    free(a);
+    free(b);
+    return best;
+}
