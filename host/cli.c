@@ -145,12 +145,15 @@ int img_parse_size(const char *option, const char *text, img_size *out, img_erro
     return 0;
 }
 
-/* Splits a comma-separated list in place into items; empty items are errors. */
-static int split_list(const char *option, char *text, const char **items, int *count,
-                      img_error *err)
+/* Copies a comma-separated list into storage and splits it there (argv stays
+ * untouched); empty items are errors. */
+static int split_list(const char *option, const char *text, char *storage, size_t storage_len,
+                      const char **items, int *count, img_error *err)
 {
     *count = 0;
-    char *p = text;
+    if (snprintf(storage, storage_len, "%s", text) >= (int)storage_len)
+        return img_fail(err, "%s: list too long", option);
+    char *p = storage;
     for (;;) {
         char *comma = strchr(p, ',');
         if (comma)
@@ -174,6 +177,7 @@ static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_
     double d;
     const char *items[IMG_CLI_MAX_LIST];
     int n;
+    char scratch[512];
     switch (spec->id) {
     case OPT_HELP: cli->help = true; return 0;
     case OPT_INPUT: cli->input = value; return 0;
@@ -226,9 +230,10 @@ static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_
             cli->backend_count = 0;
             return 0;
         }
-        return split_list(name, value, cli->backends, &cli->backend_count, err);
+        return split_list(name, value, cli->backends_text, sizeof cli->backends_text,
+                          cli->backends, &cli->backend_count, err);
     case OPT_SIZES:
-        if (split_list(name, value, items, &n, err) != 0)
+        if (split_list(name, value, scratch, sizeof scratch, items, &n, err) != 0)
             return -1;
         for (int i = 0; i < n; i++)
             if (img_parse_size(name, items[i], &cli->sizes[i], err) != 0)
@@ -236,7 +241,7 @@ static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_
         cli->size_count = n;
         return 0;
     case OPT_THREADS:
-        if (split_list(name, value, items, &n, err) != 0)
+        if (split_list(name, value, scratch, sizeof scratch, items, &n, err) != 0)
             return -1;
         if (n > 1 && cli->command != IMG_CMD_BENCH)
             return img_fail(err, "%s: a list of thread counts is only for bench", name);

@@ -43,6 +43,7 @@ typedef struct img_cli {
     const char *backend;         /* --backend (run, batch) */
     const char *backends[IMG_CLI_MAX_LIST];   /* --backends (verify, bench); empty = all */
     int backend_count;
+    char backends_text[512];     /* storage the backends[] names point into */
 
     img_size sizes[IMG_CLI_MAX_LIST];         /* --sizes (bench) */
     int size_count;

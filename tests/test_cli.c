@@ -1,0 +1,354 @@
+/* The command line: strict parsing, clear errors with the right exit status, and the
+ * commands end to end through the real binary. */
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "stats.h"
+
+/* Parses a NULL-terminated argument list (without argv[0]). */
+static int parse(img_cli *cli, img_error *err, const char **args)
+{
+    char *argv[64] = {"imgpipe"};
+    int argc = 1;
+    for (; args[argc - 1]; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    return img_cli_parse(cli, argc, argv, err);
+}
+
+#define PARSE(...) parse(&cli, &err, (const char *[]){__VA_ARGS__, NULL})
+
+static void expect_usage_error(const char **args, const char *needle)
+{
+    img_cli cli;
+    img_error err = {{0}};
+    cr_assert_eq(parse(&cli, &err, args), -1, "accepted: %s %s", args[0], args[1]);
+    cr_assert(strstr(err.message, needle) != NULL, "message '%s' lacks '%s'", err.message, needle);
+    cr_assert(strchr(err.message, '\n') == NULL, "one line: %s", err.message);
+}
+
+#define EXPECT_USAGE(needle, ...) expect_usage_error((const char *[]){__VA_ARGS__, NULL}, needle)
+
+Test(cli, defaults)
+{
+    img_cli cli;
+    img_error err;
+    cr_assert_eq(PARSE("run", "--output", "x.png"), 0, "%s", err.message);
+    cr_assert_eq(cli.command, IMG_CMD_RUN);
+    cr_assert_eq(cli.params.brightness, 20);
+    cr_assert_float_eq(cli.params.contrast, 1.2, 1e-12);
+    cr_assert_float_eq(cli.params.sigma, 2.0, 1e-12);
+    cr_assert_float_eq(cli.params.scale, 0.5, 1e-12);
+    cr_assert_null(cli.input);
+}
+
+Test(cli, values_and_forms)
+{
+    img_cli cli;
+    img_error err;
+    cr_assert_eq(PARSE("run", "--output=o.png", "--brightness", "-255", "--contrast=4",
+                       "--sigma", "0", "--resize", "7x3"), 0, "%s", err.message);
+    cr_assert_eq(cli.params.brightness, -255);
+    cr_assert_float_eq(cli.params.contrast, 4.0, 1e-12);
+    cr_assert_eq(cli.params.sigma, 0.0);
+    cr_assert_eq(cli.params.out_width, 7);
+    cr_assert_eq(cli.params.out_height, 3);
+    cr_assert_eq(PARSE("bench", "--sizes", "640x480,1080p,4k,8k", "--threads", "1,2,4,8"), 0,
+                 "%s", err.message);
+    cr_assert_eq(cli.size_count, 4);
+    cr_assert_eq(cli.sizes[1].width, 1920);
+    cr_assert_eq(cli.sizes[3].height, 4320);
+    cr_assert_eq(cli.thread_count, 4);
+    cr_assert_eq(cli.threads[3], 8);
+}
+
+Test(cli, rejects_bad_numbers)
+{
+    EXPECT_USAGE("trailing", "run", "--output", "o.png", "--sigma", "2x");
+    EXPECT_USAGE("finite", "run", "--output", "o.png", "--sigma", "nan");
+    EXPECT_USAGE("finite", "run", "--output", "o.png", "--contrast", "inf");
+    EXPECT_USAGE("out of range", "run", "--output", "o.png", "--contrast", "-1");
+    EXPECT_USAGE("out of range", "run", "--output", "o.png", "--contrast", "4.01");
+    EXPECT_USAGE("--brightness", "run", "--output", "o.png", "--brightness", "256");
+    EXPECT_USAGE("trailing", "run", "--output", "o.png", "--brightness", "1.5");
+    EXPECT_USAGE("whole number", "run", "--output", "o.png", "--brightness", "");
+    EXPECT_USAGE("--sigma", "run", "--output", "o.png", "--sigma", "0.4");
+    EXPECT_USAGE("--sigma", "run", "--output", "o.png", "--sigma", "33");
+    EXPECT_USAGE("--scale", "run", "--output", "o.png", "--scale", "0");
+    EXPECT_USAGE("--scale", "run", "--output", "o.png", "--scale", "16.5");
+    EXPECT_USAGE("--resize", "run", "--output", "o.png", "--resize", "0x5");
+    EXPECT_USAGE("not a size", "run", "--output", "o.png", "--resize", "big");
+    EXPECT_USAGE("--threads", "run", "--output", "o.png", "--threads", "0");
+    EXPECT_USAGE("--threads", "run", "--output", "o.png", "--threads", "5000");
+    EXPECT_USAGE("only for bench", "run", "--output", "o.png", "--threads", "1,2");
+    EXPECT_USAGE("--max-pixels", "run", "--output", "o.png", "--max-pixels", "-1");
+    EXPECT_USAGE("--reps", "bench", "--reps", "0");
+    EXPECT_USAGE("empty item", "bench", "--sizes", "4k,,8k");
+    EXPECT_USAGE("unknown level", "run", "--output", "o.png", "--simd", "mmx");
+}
+
+Test(cli, rejects_bad_shapes)
+{
+    EXPECT_USAGE("unknown command", "--brightness");
+    EXPECT_USAGE("unknown command", "frobnicate");
+    EXPECT_USAGE("unknown option '--bogus'", "run", "--output", "o.png", "--bogus");
+    EXPECT_USAGE("unknown option '--sizes'", "run", "--output", "o.png", "--sizes", "4k");
+    EXPECT_USAGE("missing value", "run", "--output", "o.png", "--sigma");
+    EXPECT_USAGE("--output FILE is required", "run");
+    EXPECT_USAGE("exclusive", "run", "--output", "o.png", "--scale", "2", "--resize", "4x4");
+    EXPECT_USAGE("exclusive", "run", "--output", "o.png", "--input", "a.png", "--size", "4x4");
+    EXPECT_USAGE("unexpected argument", "run", "--output", "o.png", "stray");
+    EXPECT_USAGE("takes no value", "verify", "--no-cache=1");
+}
+
+Test(stats, median_and_quartiles_known_data)
+{
+    double odd[] = {5, 1, 4, 2, 3};
+    img_stats s;
+    img_stats_compute(odd, 5, &s);
+    cr_assert_eq(s.count, 5);
+    cr_assert_float_eq(s.median, 3.0, 1e-12);
+    cr_assert_float_eq(s.min, 1.0, 1e-12);
+    cr_assert_float_eq(s.max, 5.0, 1e-12);
+    cr_assert_float_eq(s.q1, 2.0, 1e-12);
+    cr_assert_float_eq(s.q3, 4.0, 1e-12);
+    cr_assert_float_eq(s.iqr, 2.0, 1e-12);
+    double even[] = {10, 40, 20, 30};
+    img_stats_compute(even, 4, &s);
+    cr_assert_float_eq(s.median, 25.0, 1e-12);
+    cr_assert_float_eq(s.q1, 17.5, 1e-12);   /* position 0.75 between 10 and 20 */
+    cr_assert_float_eq(s.q3, 32.5, 1e-12);
+    double one[] = {7};
+    img_stats_compute(one, 1, &s);
+    cr_assert_float_eq(s.median, 7.0, 1e-12);
+    cr_assert_float_eq(s.iqr, 0.0, 1e-12);
+    img_stats_compute(NULL, 0, &s);
+    cr_assert_eq(s.count, 0);
+}
+
+/* ---- the real binary ---- */
+
+typedef struct result {
+    int status;
+    char out[16384];
+    char err[4096];
+} result;
+
+static void slurp(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* Runs the imgpipe binary with args; captures exit status, stdout and stderr. */
+static void run_binary(result *r, const char **args)
+{
+    char out_path[] = "/tmp/imgpipe-test-out.XXXXXX", err_path[] = "/tmp/imgpipe-test-err.XXXXXX";
+    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+    cr_assert(out_fd >= 0 && err_fd >= 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        char *argv[64] = {IMGPIPE_BINARY};
+        for (int i = 0; args[i]; i++)
+            argv[i + 1] = (char *)args[i];
+        dup2(out_fd, 1);
+        dup2(err_fd, 2);
+        execv(IMGPIPE_BINARY, argv);
+        _exit(127);
+    }
+    int ws;
+    waitpid(pid, &ws, 0);
+    cr_assert(WIFEXITED(ws), "imgpipe died from a signal");
+    r->status = WEXITSTATUS(ws);
+    close(out_fd);
+    close(err_fd);
+    slurp(out_path, r->out, sizeof r->out);
+    slurp(err_path, r->err, sizeof r->err);
+    unlink(out_path);
+    unlink(err_path);
+}
+
+#define RUN(r, ...) run_binary(r, (const char *[]){__VA_ARGS__, NULL})
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+Test(binary, help_and_version)
+{
+    result r;
+    RUN(&r, "--help");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "usage: imgpipe") != NULL);
+    RUN(&r, "run", "--help");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "imgpipe run") != NULL);
+    RUN(&r, "--version");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strncmp(r.out, "imgpipe ", 8) == 0);
+}
+
+Test(binary, usage_errors_exit_2_with_one_line)
+{
+    result r;
+    RUN(&r, "run", "--output", "/tmp/x.png", "--sigma", "2x");
+    cr_assert_eq(r.status, 2);
+    cr_assert_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "--sigma") != NULL);
+    RUN(&r, "run", "--output", "/tmp/x.png", "--backend", "nope");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "unknown backend 'nope'") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "serial") != NULL, "lists the valid names: %s", r.err);
+    RUN(&r, "verify", "--backends", "serial,nope", "--size", "8x8");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "nope") != NULL);
+    RUN(&r, "run", "--output", "/tmp/imgpipe-test.xyz", "--size", "8x8");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "unknown output format") != NULL, "%s", r.err);
+    cr_assert_eq(access("/tmp/imgpipe-test.xyz", F_OK), -1);
+}
+
+Test(binary, missing_input_exits_1_naming_the_file)
+{
+    result r;
+    RUN(&r, "run", "--input", "/nonexistent/in.png", "--output", "/tmp/imgpipe-never.png");
+    cr_assert_eq(r.status, 1);
+    cr_assert(strstr(r.err, "/nonexistent/in.png") != NULL, "%s", r.err);
+    cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+    cr_assert_eq(access("/tmp/imgpipe-never.png", F_OK), -1);
+}
+
+Test(binary, output_size_over_the_limit_is_refused)
+{
+    result r;
+    RUN(&r, "run", "--size", "64x64", "--scale", "16", "--max-pixels", "100000", "--output",
+        "/tmp/imgpipe-never.png");
+    cr_assert_neq(r.status, 0);
+    cr_assert(strstr(r.err, "limit") != NULL, "%s", r.err);
+}
+
+Test(binary, info_lists_backends)
+{
+    result r;
+    RUN(&r, "info");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "serial") != NULL);
+    cr_assert(strstr(r.out, "SIMD extensions") != NULL);
+}
+
+Test(binary, verify_small_image_passes)
+{
+    result r;
+    RUN(&r, "verify", "--size", "37x23");
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert_null(strstr(r.out, "MISMATCH"));
+}
+
+/* A small strict JSON checker: enough to prove bench.json parses. */
+static const char *json_value(const char *p);
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+static const char *json_string_end(const char *p)
+{
+    if (*p != '"')
+        return NULL;
+    for (p++; *p && *p != '"'; p++) {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\' && !*++p)
+            return NULL;
+    }
+    return *p == '"' ? p + 1 : NULL;
+}
+static const char *json_value(const char *p)
+{
+    p = json_ws(p);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        p = json_ws(p + 1);
+        if (*p == close)
+            return p + 1;
+        for (;;) {
+            if (close == '}') {
+                p = json_string_end(json_ws(p));
+                if (!p || *(p = json_ws(p)) != ':')
+                    return NULL;
+                p++;
+            }
+            if (!(p = json_value(p)))
+                return NULL;
+            p = json_ws(p);
+            if (*p == ',') {
+                p++;
+                continue;
+            }
+            return *p == close ? p + 1 : NULL;
+        }
+    }
+    if (*p == '"')
+        return json_string_end(p);
+    if (strncmp(p, "true", 4) == 0 || strncmp(p, "null", 4) == 0)
+        return p + 4;
+    if (strncmp(p, "false", 5) == 0)
+        return p + 5;
+    char *end;
+    strtod(p, &end);
+    return end == p ? NULL : end;
+}
+
+Test(binary, bench_writes_parseable_csv_and_json, .timeout = 120)
+{
+    char dir[] = "/tmp/imgpipe-bench.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    result r;
+    RUN(&r, "bench", "--backends", "serial", "--sizes", "33x17,8x8", "--reps", "2", "--warmup",
+        "1", "--min-time", "0", "--out", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    char path[256], *text = malloc(1 << 20);
+    snprintf(path, sizeof path, "%s/bench.csv", dir);
+    slurp(path, text, 1 << 20);
+    /* Header + one row per size, every line with the header's number of fields. */
+    cr_assert_eq(count_lines(text), 3, "%s", text);
+    int fields[3] = {0};
+    int line = 0;
+    for (const char *p = text; *p && line < 3; p++) {
+        if (*p == ',')
+            fields[line]++;
+        if (*p == '\n')
+            line++;
+    }
+    cr_assert_eq(fields[1], fields[0]);
+    cr_assert_eq(fields[2], fields[0]);
+    cr_assert(strstr(text, "serial,default,,1,all,33,17,3,17,9,bit-exact") != NULL, "%s", text);
+    snprintf(path, sizeof path, "%s/bench.json", dir);
+    slurp(path, text, 1 << 20);
+    const char *end = json_value(text);
+    cr_assert_not_null(end, "bench.json does not parse");
+    cr_assert_eq(*json_ws(end), '\0', "trailing data after the JSON value");
+    for (const char *key = "cpu_model\0compiler\0c_flags\0commit\0date\0copy_bandwidth_gb_per_s\0"
+                           "command_line\0median_s\0";
+         *key; key += strlen(key) + 1)
+        cr_assert(strstr(text, key) != NULL, "bench.json lacks %s", key);
+    free(text);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    cr_assert_eq(system(path), 0);
+}
