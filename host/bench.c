@@ -98,6 +98,48 @@ static int time_runs(bench_ctx *ctx, const img_backend *b, void *state, img_imag
     return 0;
 }
 
+/* Times each enabled stage alone (fed serial's output of the stage before, as verify
+ * does), for the "where the time goes" chart. A fused pipeline may take less than
+ * the sum: that difference is what the fusion buys. */
+static int time_stages(bench_ctx *ctx, const img_backend *b, void *state, const img_image *src,
+                       const img_plan *plan, img_bench_row *row, img_error *err)
+{
+    extern const img_backend img_backend_serial;
+    img_image in = {0}, out = {0};
+    const img_image *cur = src;
+    int rc = 0;
+    int reps = ctx->cli->reps < 5 ? ctx->cli->reps : 5;
+    for (int s = 0; s < IMG_STAGE_COUNT; s++)
+        row->stage_s[s] = -1.0;
+    for (int s = 0; s < IMG_STAGE_COUNT && rc == 0; s++) {
+        if (!plan->enabled[s])
+            continue;
+        int w = s == IMG_STAGE_RESIZE ? plan->out_width : cur->width;
+        int h = s == IMG_STAGE_RESIZE ? plan->out_height : cur->height;
+        if ((rc = img_image_alloc(&out, w, h, cur->channels, UINT64_MAX, err)) != 0)
+            break;
+        for (int i = 0; i < reps && rc == 0; i++) {
+            double t0 = img_now();
+            rc = b->run_stage(state, (img_stage)s, &out, cur, plan, err);
+            ctx->samples[i] = img_now() - t0;
+        }
+        if (rc != 0)
+            break;
+        img_stats st;
+        img_stats_compute(ctx->samples, (size_t)reps, &st);
+        row->stage_s[s] = st.median;
+        /* Serial's output feeds the next stage, so every backend times the same input. */
+        rc = img_backend_serial.run_stage(NULL, (img_stage)s, &out, cur, plan, err);
+        img_image_free(&in);
+        in = out;
+        memset(&out, 0, sizeof out);
+        cur = &in;
+    }
+    img_image_free(&in);
+    img_image_free(&out);
+    return rc;
+}
+
 /* One backend with one set of options at one size: a row, whatever happens. */
 static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_options *options,
                     const char *setting, const img_image *src, const img_plan *plan,
@@ -108,6 +150,8 @@ static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_opti
     bool live = false;
     img_image dst = {0};
     memset(row, 0, sizeof *row);
+    for (int s = 0; s < IMG_STAGE_COUNT; s++)
+        row->stage_s[s] = -1.0;
     snprintf(row->backend, sizeof row->backend, "%s", b->name);
     snprintf(row->setting, sizeof row->setting, "%s", setting);
     snprintf(row->cpus, sizeof row->cpus, "%s", ctx->cli->cpus ? ctx->cli->cpus : "all");
@@ -161,6 +205,8 @@ static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_opti
         goto done;
     }
     if (time_runs(ctx, b, state, &dst, src, plan, row, &err) != 0)
+        goto error;
+    if (time_stages(ctx, b, state, src, plan, row, &err) != 0)
         goto error;
     snprintf(row->verdict, sizeof row->verdict, "bit-exact");
     if (b->describe)

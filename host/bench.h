@@ -32,6 +32,7 @@ typedef struct img_bench_row {
     double init_s;           /* backend init (thread start, OpenCL build or cache load) */
     double cold_s;           /* the first run after init */
     img_breakdown breakdown; /* backend-reported parts of the last run */
+    double stage_s[IMG_STAGE_COUNT];   /* median of each stage run alone; -1 when disabled */
 } img_bench_row;
 
 typedef struct img_bench_report {

@@ -55,7 +55,8 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
     fputs("backend,setting,simd,threads,cpus,width,height,channels,out_width,out_height,"
           "verdict,reps,median_s,min_s,max_s,q1_s,q3_s,iqr_s,mpix_per_s,gb_per_s,"
           "bandwidth_fraction,speedup_vs_serial,cpu_s_per_run,cpu_per_wall,vcsw_per_run,"
-          "ivcsw_per_run,init_s,cold_s,build_s,upload_s,kernel_s,download_s,breakdown,note\n",
+          "ivcsw_per_run,init_s,cold_s,build_s,upload_s,kernel_s,download_s,stage_brightness_s,"
+          "stage_contrast_s,stage_blur_s,stage_resize_s,breakdown,note\n",
           f);
     for (int i = 0; i < r->row_count; i++) {
         const img_bench_row *row = &r->rows[i];
@@ -79,6 +80,12 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
             double v = img_breakdown_get(&row->breakdown, breakdown_columns[c]);
             if (v >= 0)
                 fprintf(f, ",%.9f", v);
+            else
+                fputs(",", f);
+        }
+        for (int s = 0; s < IMG_STAGE_COUNT; s++) {
+            if (row->stage_s[s] >= 0)
+                fprintf(f, ",%.9f", row->stage_s[s]);
             else
                 fputs(",", f);
         }
@@ -159,11 +166,19 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
                 "\"q1_s\": %.9f, \"q3_s\": %.9f, \"iqr_s\": %.9f, \"mpix_per_s\": %.3f, "
                 "\"gb_per_s\": %.4f, \"bandwidth_fraction\": %.4f, \"speedup_vs_serial\": %.3f, "
                 "\"cpu_s_per_run\": %.6f, \"cpu_per_wall\": %.3f, \"vcsw_per_run\": %.2f, "
-                "\"ivcsw_per_run\": %.2f, \"init_s\": %.6f, \"cold_s\": %.6f, \"breakdown\": {",
+                "\"ivcsw_per_run\": %.2f, \"init_s\": %.6f, \"cold_s\": %.6f, \"stages\": {",
                 row->time.count, row->time.median, row->time.min, row->time.max, row->time.q1,
                 row->time.q3, row->time.iqr, row->mpix_per_s, row->gb_per_s,
                 row->bandwidth_fraction, row->speedup, row->cpu_per_run, row->cpu_per_wall,
                 row->vcsw_per_run, row->ivcsw_per_run, row->init_s, row->cold_s);
+        int shown = 0;
+        for (int s = 0; s < IMG_STAGE_COUNT; s++) {
+            if (row->stage_s[s] < 0)
+                continue;
+            fprintf(f, "%s\"%s\": %.9f", shown++ ? ", " : "", img_stage_name((img_stage)s),
+                    row->stage_s[s]);
+        }
+        fprintf(f, "}, \"breakdown\": {");
         for (int p = 0; p < row->breakdown.count; p++) {
             fprintf(f, "%s", p ? ", " : "");
             json_string(f, row->breakdown.part[p].name);
