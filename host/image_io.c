@@ -1,34 +1,421 @@
-/* Placeholder: the real dispatcher by signature/extension lands with the codecs. */
+/* Image file I/O: format dispatch, whole-file reading, atomic writing and the
+ * planar <-> interleaved row conversion every codec shares.
+ *
+ * The codecs (io_png.c, io_jpeg.c, io_pnm.c) never touch the file system: readers get
+ * the whole file in memory, writers get an open stream. Keeping the file handling here
+ * means the atomic-replace and error-reporting rules exist exactly once. */
 #include "image_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "io_formats.h"
+
+/* Larger inputs are refused before reading: no image we accept (2^28 pixels by
+ * default) needs a bigger file, and it bounds the memory a hostile path can cost. */
+#define IMG_MAX_FILE_SIZE (INT64_C(1) << 30)
+
+/* JPEG's frame header stores each dimension in 16 bits and libjpeg caps it lower. */
+#define IMG_JPEG_MAX_DIMENSION 65500
+
+#define IMG_FORMAT_HINT "use .png, .jpg, .jpeg, .ppm or .pgm"
+
+typedef int img_writer_fn(const char *name, FILE *fp, const img_image *img,
+                          const img_write_options *options, img_error *err);
+
+/* ---- shared helpers for the codecs ---- */
+
+int img_io_check_size(const char *name, int64_t width, int64_t height, int channels,
+                      const img_read_options *options, img_error *err)
+{
+    img_error inner;
+    if (img_check_size(width, height, channels, options->max_pixels, &inner) != 0)
+        return img_fail(err, "%s: %s", name, inner.message);
+    return 0;
+}
+
+int img_io_alloc(const char *name, img_image *img, int width, int height, int channels,
+                 const img_read_options *options, img_error *err)
+{
+    img_error inner;
+    if (img_image_alloc(img, width, height, channels, options->max_pixels, &inner) != 0)
+        return img_fail(err, "%s: %s", name, inner.message);
+    return 0;
+}
+
+int img_io_write_failed(const char *name, int errnum, img_error *err)
+{
+    /* A short fwrite without errno should not print "Success". */
+    return img_fail(err, "%s: write failed: %s", name, strerror(errnum != 0 ? errnum : EIO));
+}
+
+void img_deinterleave_row(img_image *img, int y, const uint8_t *src)
+{
+    const int channels = img->channels;
+    const size_t width = (size_t)img->width;
+    if (channels == 1) {
+        memcpy(img_row(img, 0, y), src, width);
+        return;
+    }
+    uint8_t *dst[IMG_MAX_CHANNELS] = {0};
+    for (int c = 0; c < channels; c++)
+        dst[c] = img_row(img, c, y);
+    for (size_t x = 0; x < width; x++)
+        for (int c = 0; c < channels; c++)
+            dst[c][x] = src[x * (size_t)channels + (size_t)c];
+}
+
+void img_interleave_row(const img_image *img, int y, uint8_t *dst)
+{
+    const int channels = img->channels;
+    const size_t width = (size_t)img->width;
+    if (channels == 1) {
+        memcpy(dst, img_row(img, 0, y), width);
+        return;
+    }
+    const uint8_t *src[IMG_MAX_CHANNELS] = {0};
+    for (int c = 0; c < channels; c++)
+        src[c] = img_row(img, c, y);
+    for (size_t x = 0; x < width; x++)
+        for (int c = 0; c < channels; c++)
+            dst[x * (size_t)channels + (size_t)c] = src[c][x];
+}
+
+/* ---- format selection ---- */
+
+/* The ".ext" part of the last path component, or NULL when it has none. */
+static const char *img_path_extension(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return strrchr(base, '.');
+}
 
 img_format img_format_from_path(const char *path)
 {
-    (void)path;
+    const char *ext = img_path_extension(path);
+    if (!ext)
+        return IMG_FORMAT_UNKNOWN;
+    if (strcasecmp(ext, ".png") == 0)
+        return IMG_FORMAT_PNG;
+    if (strcasecmp(ext, ".jpg") == 0 || strcasecmp(ext, ".jpeg") == 0)
+        return IMG_FORMAT_JPEG;
+    if (strcasecmp(ext, ".ppm") == 0 || strcasecmp(ext, ".pgm") == 0)
+        return IMG_FORMAT_PNM;
     return IMG_FORMAT_UNKNOWN;
+}
+
+static const char *img_alpha_hint(int channels)
+{
+    return (channels == 2 || channels == 4) ? " (use .png to keep the alpha channel)" : "";
+}
+
+/* Everything that can be known to fail before touching the file system is checked
+ * here, so a doomed write never creates (or truncates) anything. */
+static int img_pick_writer(const char *path, const img_image *img,
+                           const img_write_options *options, img_writer_fn **writer,
+                           img_error *err)
+{
+    img_error inner;
+    if (!img || img_check_size(img->width, img->height, img->channels, UINT64_MAX, &inner) != 0)
+        return img_fail(err, "%s: cannot write: %s", path,
+                        img ? inner.message : "no image");
+    const int channels = img->channels;
+    const char *ext = img_path_extension(path);
+    switch (img_format_from_path(path)) {
+    case IMG_FORMAT_PNG:
+        *writer = img_png_write_stream;
+        return 0;
+    case IMG_FORMAT_JPEG:
+        if (channels == 2 || channels == 4)
+            return img_fail(err, "%s: JPEG cannot store an alpha channel; use .png", path);
+        if (img->width > IMG_JPEG_MAX_DIMENSION || img->height > IMG_JPEG_MAX_DIMENSION)
+            return img_fail(err, "%s: JPEG cannot store images over %d pixels per side; use .png",
+                            path, IMG_JPEG_MAX_DIMENSION);
+        if (options->jpeg_quality < 0 || options->jpeg_quality > 100)
+            return img_fail(err, "%s: JPEG quality %d is out of range (1 to 100)", path,
+                            options->jpeg_quality);
+        *writer = img_jpeg_write_stream;
+        return 0;
+    case IMG_FORMAT_PNM:
+        if (strcasecmp(ext, ".pgm") == 0 && channels != 1)
+            return img_fail(err, "%s: .pgm holds gray images only; this image has %d channels%s",
+                            path, channels, channels == 3 ? " (use .ppm for RGB)"
+                                                          : img_alpha_hint(channels));
+        if (strcasecmp(ext, ".ppm") == 0 && channels != 3)
+            return img_fail(err, "%s: .ppm holds RGB images only; this image has %d channel%s%s",
+                            path, channels, channels == 1 ? "" : "s",
+                            channels == 1 ? " (use .pgm for gray)" : img_alpha_hint(channels));
+        *writer = img_pnm_write_stream;
+        return 0;
+    case IMG_FORMAT_UNKNOWN:
+        break;
+    }
+    if (!ext)
+        return img_fail(err, "%s: unknown output format: no extension (" IMG_FORMAT_HINT ")",
+                        path);
+    return img_fail(err, "%s: unknown output format '%s' (" IMG_FORMAT_HINT ")", path, ext);
+}
+
+/* ---- reading ---- */
+
+int img_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
+                    const img_read_options *options, img_error *err)
+{
+    static const uint8_t png_signature[IMG_PNG_SIGNATURE_SIZE] = {137, 80, 78, 71, 13, 10, 26, 10};
+    const img_read_options defaults = {0};
+    if (!options)
+        options = &defaults;
+    memset(img, 0, sizeof *img);
+    if (size == 0)
+        return img_fail(err, "%s: file is empty", name);
+
+    int rc;
+    if (size >= sizeof png_signature && memcmp(data, png_signature, sizeof png_signature) == 0)
+        rc = img_png_read_memory(name, data, size, img, options, err);
+    else if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+        rc = img_jpeg_read_memory(name, data, size, img, options, err);
+    else if (size >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6'))
+        rc = img_pnm_read_memory(name, data, size, img, options, err);
+    else
+        rc = img_fail(err, "%s: unrecognised image format", name);
+    if (rc != 0)
+        img_image_free(img);   /* the codecs already do; this keeps the promise local */
+    return rc;
 }
 
 int img_read_file(const char *path, img_image *img, const img_read_options *options,
                   img_error *err)
 {
-    (void)img;
-    (void)options;
-    return img_fail(err, "%s: image reading is not implemented yet", path);
+    memset(img, 0, sizeof *img);
+    uint8_t *data = NULL;
+    int rc = -1;
+    /* O_NONBLOCK: opening a FIFO must not hang before we get to refuse it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return img_fail(err, "%s: %s", path, strerror(errno));
+
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        img_fail(err, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        img_fail(err, "%s: is a directory", path);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        img_fail(err, "%s: not a regular file", path);
+        goto fail;
+    }
+    if (st.st_size == 0) {
+        img_fail(err, "%s: file is empty", path);
+        goto fail;
+    }
+    if (st.st_size > IMG_MAX_FILE_SIZE) {
+        img_fail(err, "%s: file is too large (%jd bytes; the limit is %jd)", path,
+                 (intmax_t)st.st_size, (intmax_t)IMG_MAX_FILE_SIZE);
+        goto fail;
+    }
+
+    const size_t size = (size_t)st.st_size;
+    data = malloc(size);
+    if (!data) {
+        img_fail(err, "%s: out of memory reading %zu bytes", path, size);
+        goto fail;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, data + got, size - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            img_fail(err, "%s: read failed: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (n == 0)
+            break;   /* the file shrank since fstat: decode what is there */
+        got += (size_t)n;
+    }
+    rc = img_read_memory(path, data, got, img, options, err);
+
+fail:
+    free(data);
+    close(fd);
+    return rc;
 }
 
-int img_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
-                    const img_read_options *options, img_error *err)
+/* ---- writing ---- */
+
+/* Permission bits for a new output file: what open(..., 0666) would give under the
+ * current umask. umask() can only be read by setting it, which races with other
+ * threads creating files, so read it from /proc when the kernel offers it there. */
+static mode_t img_new_file_mode(void)
 {
-    (void)data;
-    (void)size;
-    (void)img;
-    (void)options;
-    return img_fail(err, "%s: image reading is not implemented yet", name);
+    mode_t mask = 022;
+    FILE *status = fopen("/proc/self/status", "re");
+    if (status) {
+        char line[256];
+        while (fgets(line, sizeof line, status)) {
+            unsigned int value;
+            if (sscanf(line, "Umask: %o", &value) == 1) {
+                mask = (mode_t)value & 0777;
+                break;
+            }
+        }
+        fclose(status);
+    }
+    return 0666 & ~mask;
+}
+
+/* Makes the rename durable. Best effort: the new file is already in place and
+ * complete, so a failure here is no reason to report the write as failed. */
+static void img_sync_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/* The target exists and is a device, FIFO or socket (/dev/stdout, /dev/full, a pipe):
+ * it cannot be replaced by renaming a temporary file over it (the temporary would have
+ * to live in /dev, and replacing the node is not what anyone means), so the data goes
+ * straight into it. Without O_CREAT nothing new appears if it vanished meanwhile, and
+ * without O_TRUNC nothing is destroyed for a device. Every write, the flush and the
+ * close are still checked, so /dev/full reports "No space left on device". */
+static int img_write_direct(const char *path, const img_image *img,
+                            const img_write_options *options, img_writer_fn *writer,
+                            img_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return img_fail(err, "%s: cannot open output: %s", path, strerror(errno));
+    FILE *fp = fdopen(fd, "wb");
+    if (!fp) {
+        int saved = errno;
+        close(fd);
+        return img_fail(err, "%s: cannot open output: %s", path, strerror(saved));
+    }
+    int rc = writer(path, fp, img, options, err);
+    if (rc == 0 && fflush(fp) != 0)
+        rc = img_io_write_failed(path, errno, err);
+    if (fclose(fp) != 0 && rc == 0)
+        rc = img_io_write_failed(path, errno, err);
+    return rc;
+}
+
+/* Writes into "<target>.tmp.XXXXXX" next to the target (same file system, so the
+ * rename is atomic) and renames it over the target only when every byte is safely on
+ * disk. path is the name the user gave, for messages; target is the file replaced. */
+static int img_write_atomic(const char *path, const char *target, const struct stat *existing,
+                            const img_image *img, const img_write_options *options,
+                            img_writer_fn *writer, img_error *err)
+{
+    static const char suffix[] = ".tmp.XXXXXX";
+    const size_t length = strlen(target);
+    FILE *fp = NULL;
+    bool created = false;
+    char *temp = malloc(length + sizeof suffix);
+    if (!temp)
+        return img_fail(err, "%s: out of memory", path);
+    memcpy(temp, target, length);
+    memcpy(temp + length, suffix, sizeof suffix);
+
+    int fd = mkostemp(temp, O_CLOEXEC);
+    if (fd < 0) {
+        img_fail(err, "%s: cannot create output: %s", path, strerror(errno));
+        goto fail;
+    }
+    created = true;
+    fp = fdopen(fd, "wb");
+    if (!fp) {
+        img_fail(err, "%s: cannot create output: %s", path, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    if (writer(path, fp, img, options, err) != 0)
+        goto fail;
+    if (fflush(fp) != 0) {
+        img_io_write_failed(path, errno, err);
+        goto fail;
+    }
+    if (fsync(fd) != 0) {
+        img_io_write_failed(path, errno, err);
+        goto fail;
+    }
+    /* mkstemp creates mode 0600; an overwritten file keeps its permissions, a new one
+     * gets what any other program would have created under this umask. */
+    mode_t mode = existing ? (existing->st_mode & 0777) : img_new_file_mode();
+    if (fchmod(fd, mode) != 0) {
+        img_fail(err, "%s: cannot set permissions: %s", path, strerror(errno));
+        goto fail;
+    }
+    int close_rc = fclose(fp);
+    fp = NULL;   /* closed even when fclose fails */
+    if (close_rc != 0) {
+        img_io_write_failed(path, errno, err);
+        goto fail;
+    }
+    if (rename(temp, target) != 0) {
+        img_fail(err, "%s: cannot replace output: %s", path, strerror(errno));
+        goto fail;
+    }
+    img_sync_parent_dir(target);
+    free(temp);
+    return 0;
+
+fail:
+    if (fp)
+        fclose(fp);
+    if (created)
+        unlink(temp);
+    free(temp);
+    return -1;
 }
 
 int img_write_file(const char *path, const img_image *img, const img_write_options *options,
                    img_error *err)
 {
-    (void)img;
-    (void)options;
-    return img_fail(err, "%s: image writing is not implemented yet", path);
+    const img_write_options defaults = {0};
+    if (!options)
+        options = &defaults;
+    img_writer_fn *writer = NULL;
+    if (img_pick_writer(path, img, options, &writer, err) != 0)
+        return -1;
+
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return img_fail(err, "%s: is a directory", path);
+        if (!S_ISREG(st.st_mode))
+            return img_write_direct(path, img, options, writer, err);
+        /* Through a symlink, replace the file it points to rather than the link:
+         * that is what opening the path for writing would have changed. */
+        struct stat link;
+        if (lstat(path, &link) == 0 && S_ISLNK(link.st_mode)) {
+            char *resolved = realpath(path, NULL);
+            if (!resolved)
+                return img_fail(err, "%s: cannot resolve output: %s", path, strerror(errno));
+            int rc = img_write_atomic(path, resolved, &st, img, options, writer, err);
+            free(resolved);
+            return rc;
+        }
+        return img_write_atomic(path, path, &st, img, options, writer, err);
+    }
+    return img_write_atomic(path, path, NULL, img, options, writer, err);
 }

@@ -1,2 +1,266 @@
-/* Placeholder until the io_jpeg codec lands. */
-typedef int img_io_jpeg_placeholder;
+/* JPEG reading and writing through libjpeg(-turbo).
+ *
+ * libjpeg reports fatal errors through error_exit, which must not return; ours
+ * longjmps back to the function that called setjmp. As in io_png.c, that function keeps
+ * its state behind a pointer owned by its caller, which destroys the libjpeg object on
+ * every path.
+ *
+ * libjpeg treats damaged data as a warning and fills what it could not decode with
+ * grey; an image that is partly invented is an error here, so warnings are counted
+ * and turn the decode into a failure. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+#include "io_formats.h"
+
+/* A progressive file may hold any number of scans, each a full pass over the
+ * coefficients: thousands of tiny scans make a small file cost minutes. Real encoders
+ * use about ten. */
+#define IMG_JPEG_MAX_SCANS 1000
+#define IMG_JPEG_DEFAULT_QUALITY 90
+#define IMG_JPEG_OUTPUT_BUFFER 16384
+
+typedef struct img_jpeg_error {
+    struct jpeg_error_mgr pub;   /* first: libjpeg hands back cinfo->err */
+    jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+    char warning[JMSG_LENGTH_MAX];   /* the first warning, which explains the damage */
+} img_jpeg_error;
+
+typedef struct img_jpeg_reader {
+    struct jpeg_decompress_struct cinfo;
+    img_jpeg_error jerr;
+    struct jpeg_progress_mgr progress;
+    uint8_t *row;
+} img_jpeg_reader;
+
+typedef struct img_jpeg_destination {
+    struct jpeg_destination_mgr pub;   /* first: libjpeg hands back cinfo->dest */
+    FILE *fp;
+    int write_errno;
+    JOCTET buffer[IMG_JPEG_OUTPUT_BUFFER];
+} img_jpeg_destination;
+
+typedef struct img_jpeg_writer {
+    struct jpeg_compress_struct cinfo;
+    img_jpeg_error jerr;
+    img_jpeg_destination dest;
+    uint8_t *row;
+} img_jpeg_writer;
+
+static void img_jpeg_error_exit(j_common_ptr cinfo)
+{
+    img_jpeg_error *e = (img_jpeg_error *)cinfo->err;
+    e->pub.format_message(cinfo, e->message);
+    longjmp(e->jump, 1);
+}
+
+/* Nothing below the CLI prints: trace messages are dropped and warnings only counted
+ * (the decoder fails on them once it is done). */
+static void img_jpeg_emit_message(j_common_ptr cinfo, int level)
+{
+    img_jpeg_error *e = (img_jpeg_error *)cinfo->err;
+    if (level >= 0)
+        return;
+    if (e->pub.num_warnings == 0)
+        e->pub.format_message(cinfo, e->warning);
+    e->pub.num_warnings++;
+}
+
+static void img_jpeg_progress(j_common_ptr cinfo)
+{
+    if (!cinfo->is_decompressor)
+        return;
+    if (((j_decompress_ptr)cinfo)->input_scan_number > IMG_JPEG_MAX_SCANS) {
+        img_jpeg_error *e = (img_jpeg_error *)cinfo->err;
+        snprintf(e->message, sizeof e->message, "too many scans (more than %d)",
+                 IMG_JPEG_MAX_SCANS);
+        longjmp(e->jump, 1);
+    }
+}
+
+static void img_jpeg_init_error(img_jpeg_error *e)
+{
+    jpeg_std_error(&e->pub);
+    e->pub.error_exit = img_jpeg_error_exit;
+    e->pub.emit_message = img_jpeg_emit_message;
+}
+
+static int img_jpeg_decode(img_jpeg_reader *r, const char *name, const uint8_t *data,
+                           size_t size, img_image *img, const img_read_options *options,
+                           img_error *err)
+{
+    if (setjmp(r->jerr.jump))
+        return img_fail(err, "%s: JPEG: %s", name, r->jerr.message);
+
+    jpeg_create_decompress(&r->cinfo);
+    r->progress.progress_monitor = img_jpeg_progress;
+    r->cinfo.progress = &r->progress;
+    jpeg_mem_src(&r->cinfo, data, (unsigned long)size);
+    if (jpeg_read_header(&r->cinfo, TRUE) != JPEG_HEADER_OK)
+        return img_fail(err, "%s: JPEG: no image in the file", name);
+
+    int channels;
+    switch (r->cinfo.jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        r->cinfo.out_color_space = JCS_GRAYSCALE;
+        channels = 1;
+        break;
+    case JCS_YCbCr:
+    case JCS_RGB:
+        r->cinfo.out_color_space = JCS_RGB;
+        channels = 3;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        return img_fail(err, "%s: JPEG: CMYK images are not supported", name);
+    default:
+        return img_fail(err, "%s: JPEG: unsupported colour space with %d components", name,
+                        r->cinfo.num_components);
+    }
+    if (img_io_check_size(name, r->cinfo.image_width, r->cinfo.image_height, channels,
+                          options, err) != 0)
+        return -1;
+
+    jpeg_start_decompress(&r->cinfo);
+    if (r->cinfo.output_components != channels ||
+        r->cinfo.output_width != r->cinfo.image_width ||
+        r->cinfo.output_height != r->cinfo.image_height)
+        return img_fail(err, "%s: JPEG: unexpected output layout", name);
+    if (img_io_alloc(name, img, (int)r->cinfo.output_width, (int)r->cinfo.output_height,
+                     channels, options, err) != 0)
+        return -1;
+    if (channels > 1) {
+        r->row = malloc((size_t)img->width * (size_t)channels);
+        if (!r->row)
+            return img_fail(err, "%s: JPEG: out of memory", name);
+    }
+    while (r->cinfo.output_scanline < r->cinfo.output_height) {
+        const int y = (int)r->cinfo.output_scanline;
+        /* Gray rows land in the plane directly: the layouts already agree. */
+        JSAMPROW row = channels == 1 ? img_row(img, 0, y) : r->row;
+        if (jpeg_read_scanlines(&r->cinfo, &row, 1) != 1)
+            return img_fail(err, "%s: JPEG: decoder stopped early", name);
+        if (channels > 1)
+            img_deinterleave_row(img, y, r->row);
+    }
+    jpeg_finish_decompress(&r->cinfo);
+    if (r->jerr.pub.num_warnings > 0)
+        return img_fail(err, "%s: JPEG: corrupt data: %s", name, r->jerr.warning);
+    return 0;
+}
+
+int img_jpeg_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
+                         const img_read_options *options, img_error *err)
+{
+    img_jpeg_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return img_fail(err, "%s: JPEG: out of memory", name);
+    img_jpeg_init_error(&r->jerr);
+    r->cinfo.err = &r->jerr.pub;
+    int rc = img_jpeg_decode(r, name, data, size, img, options, err);
+    jpeg_destroy_decompress(&r->cinfo);   /* safe on a never or half created object */
+    free(r->row);
+    free(r);
+    if (rc != 0)
+        img_image_free(img);
+    return rc;
+}
+
+/* ---- writing: a destination manager with checked fwrite ---- */
+
+static bool img_jpeg_flush(img_jpeg_destination *d, size_t length)
+{
+    errno = 0;
+    if (fwrite(d->buffer, 1, length, d->fp) != length) {
+        d->write_errno = errno != 0 ? errno : EIO;
+        return false;
+    }
+    return true;
+}
+
+static void img_jpeg_init_destination(j_compress_ptr cinfo)
+{
+    img_jpeg_destination *d = (img_jpeg_destination *)cinfo->dest;
+    d->pub.next_output_byte = d->buffer;
+    d->pub.free_in_buffer = sizeof d->buffer;
+}
+
+/* libjpeg calls this when the buffer is full, whatever free_in_buffer says. */
+static boolean img_jpeg_empty_output_buffer(j_compress_ptr cinfo)
+{
+    img_jpeg_destination *d = (img_jpeg_destination *)cinfo->dest;
+    if (!img_jpeg_flush(d, sizeof d->buffer))
+        ERREXIT(cinfo, JERR_FILE_WRITE);
+    d->pub.next_output_byte = d->buffer;
+    d->pub.free_in_buffer = sizeof d->buffer;
+    return TRUE;
+}
+
+static void img_jpeg_term_destination(j_compress_ptr cinfo)
+{
+    img_jpeg_destination *d = (img_jpeg_destination *)cinfo->dest;
+    if (!img_jpeg_flush(d, sizeof d->buffer - d->pub.free_in_buffer))
+        ERREXIT(cinfo, JERR_FILE_WRITE);
+}
+
+static int img_jpeg_encode(img_jpeg_writer *w, const char *name, const img_image *img,
+                           int quality, img_error *err)
+{
+    if (setjmp(w->jerr.jump)) {
+        if (w->dest.write_errno != 0)
+            return img_io_write_failed(name, w->dest.write_errno, err);
+        return img_fail(err, "%s: JPEG: %s", name, w->jerr.message);
+    }
+
+    jpeg_create_compress(&w->cinfo);
+    w->dest.pub.init_destination = img_jpeg_init_destination;
+    w->dest.pub.empty_output_buffer = img_jpeg_empty_output_buffer;
+    w->dest.pub.term_destination = img_jpeg_term_destination;
+    w->cinfo.dest = &w->dest.pub;
+    w->cinfo.image_width = (JDIMENSION)img->width;
+    w->cinfo.image_height = (JDIMENSION)img->height;
+    w->cinfo.input_components = img->channels;
+    w->cinfo.in_color_space = img->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&w->cinfo);
+    jpeg_set_quality(&w->cinfo, quality, TRUE);
+    jpeg_start_compress(&w->cinfo, TRUE);
+
+    w->row = malloc((size_t)img->width * (size_t)img->channels);
+    if (!w->row)
+        return img_fail(err, "%s: JPEG: out of memory", name);
+    while (w->cinfo.next_scanline < w->cinfo.image_height) {
+        img_interleave_row(img, (int)w->cinfo.next_scanline, w->row);
+        JSAMPROW row = w->row;
+        jpeg_write_scanlines(&w->cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&w->cinfo);
+    return 0;
+}
+
+int img_jpeg_write_stream(const char *name, FILE *fp, const img_image *img,
+                          const img_write_options *options, img_error *err)
+{
+    if (img->channels != 1 && img->channels != 3)   /* image_io.c checked; stay safe */
+        return img_fail(err, "%s: JPEG cannot store an alpha channel; use .png", name);
+    const int quality = options->jpeg_quality != 0 ? options->jpeg_quality
+                                                   : IMG_JPEG_DEFAULT_QUALITY;
+    img_jpeg_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return img_fail(err, "%s: JPEG: out of memory", name);
+    img_jpeg_init_error(&w->jerr);
+    w->cinfo.err = &w->jerr.pub;
+    w->dest.fp = fp;
+    int rc = img_jpeg_encode(w, name, img, quality, err);
+    jpeg_destroy_compress(&w->cinfo);
+    free(w->row);
+    free(w);
+    return rc;
+}

@@ -1,2 +1,248 @@
-/* Placeholder until the io_png codec lands. */
-typedef int img_io_png_placeholder;
+/* PNG reading and writing through libpng.
+ *
+ * libpng reports errors by longjmp. Each function that calls setjmp keeps all of its
+ * state behind a pointer owned by its caller, so nothing it changes is a local that
+ * the longjmp could leave indeterminate, and the caller releases everything on one
+ * path whichever way the decode ended. */
+#include <errno.h>
+#include <png.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io_formats.h"
+
+/* Ancillary chunks (ICC profiles, text) are never needed to decode pixels; a cap keeps
+ * a hostile file from making libpng buffer or inflate gigabytes of them. */
+#define IMG_PNG_CHUNK_MALLOC_MAX (8u << 20)
+#define IMG_PNG_CHUNK_CACHE_MAX 1000u
+
+/* What libpng's callbacks reach through png_get_error_ptr / png_get_io_ptr. */
+typedef struct img_png_io {
+    const uint8_t *data;   /* reading: the whole file */
+    size_t size;
+    size_t pos;
+    FILE *fp;              /* writing */
+    int write_errno;       /* non-zero when the last error was a failed fwrite */
+    char message[256];     /* libpng's error text, e.g. "IDAT: CRC error" */
+} img_png_io;
+
+typedef struct img_png_reader {
+    img_png_io io;
+    png_structp png;
+    png_infop info;
+    uint8_t *rows;         /* interleaved rows: one, or all of them when interlaced */
+    png_bytep *row_pointers;
+} img_png_reader;
+
+typedef struct img_png_writer {
+    img_png_io io;
+    png_structp png;
+    png_infop info;
+    uint8_t *row;
+} img_png_writer;
+
+static void img_png_on_error(png_structp png, png_const_charp message)
+{
+    img_png_io *io = png_get_error_ptr(png);
+    snprintf(io->message, sizeof io->message, "%s", message);
+    png_longjmp(png, 1);
+}
+
+/* Warnings (bad ancillary chunks, odd profiles) do not stop decoding, and nothing
+ * below the CLI may print. */
+static void img_png_on_warning(png_structp png, png_const_charp message)
+{
+    (void)png;
+    (void)message;
+}
+
+static void img_png_read_data(png_structp png, png_bytep out, size_t length)
+{
+    img_png_io *io = png_get_io_ptr(png);
+    if (length > io->size - io->pos)
+        png_error(png, "file is truncated");
+    memcpy(out, io->data + io->pos, length);
+    io->pos += length;
+}
+
+static void img_png_write_data(png_structp png, png_bytep data, size_t length)
+{
+    img_png_io *io = png_get_io_ptr(png);
+    errno = 0;
+    if (fwrite(data, 1, length, io->fp) != length) {
+        io->write_errno = errno != 0 ? errno : EIO;
+        png_error(png, "write failed");
+    }
+}
+
+/* image_io.c flushes and syncs once at the end; flushing per chunk would only cost. */
+static void img_png_flush(png_structp png)
+{
+    (void)png;
+}
+
+/* Channels after the expansions img_png_decode asks for, known from the header alone
+ * so the size can be checked before libpng allocates row buffers. */
+static int img_png_output_channels(int color_type, bool has_trns)
+{
+    switch (color_type) {
+    case PNG_COLOR_TYPE_GRAY:
+        return has_trns ? 2 : 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+        return 2;
+    case PNG_COLOR_TYPE_PALETTE:
+    case PNG_COLOR_TYPE_RGB:
+        return has_trns ? 4 : 3;
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+static int img_png_decode(img_png_reader *r, const char *name, img_image *img,
+                          const img_read_options *options, img_error *err)
+{
+    if (setjmp(png_jmpbuf(r->png)))
+        return img_fail(err, "%s: PNG: %s", name, r->io.message);
+
+    png_read_info(r->png, r->info);
+    png_uint_32 width, height;
+    int bit_depth, color_type, interlace;
+    png_get_IHDR(r->png, r->info, &width, &height, &bit_depth, &color_type, &interlace, NULL,
+                 NULL);
+    const bool has_trns = png_get_valid(r->png, r->info, PNG_INFO_tRNS) != 0;
+    const int channels = img_png_output_channels(color_type, has_trns);
+    if (channels == 0)
+        return img_fail(err, "%s: PNG: unsupported colour type %d", name, color_type);
+    if (img_io_check_size(name, width, height, channels, options, err) != 0)
+        return -1;
+
+    /* Every conversion is exact integer arithmetic: no gamma or colour management, so
+     * the same file decodes to the same bytes everywhere. */
+    if (color_type == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(r->png);
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8)
+        png_set_expand_gray_1_2_4_to_8(r->png);
+    if (has_trns)
+        png_set_tRNS_to_alpha(r->png);
+    if (bit_depth == 16)
+        png_set_scale_16(r->png);   /* round(v * 255 / 65535), unlike png_set_strip_16 */
+    const int passes = png_set_interlace_handling(r->png);
+    png_read_update_info(r->png, r->info);
+
+    const size_t row_bytes = (size_t)width * (size_t)channels;
+    if (png_get_channels(r->png, r->info) != channels || png_get_bit_depth(r->png, r->info) != 8 ||
+        png_get_rowbytes(r->png, r->info) != row_bytes)
+        return img_fail(err, "%s: PNG: unexpected sample layout after conversion", name);
+    if (img_io_alloc(name, img, (int)width, (int)height, channels, options, err) != 0)
+        return -1;
+
+    /* Adam7 passes revisit every row, so an interlaced image needs all rows at once;
+     * otherwise one row at a time keeps the extra memory to a single row. */
+    const size_t buffered_rows = passes > 1 ? height : 1;
+    r->rows = malloc(row_bytes * buffered_rows);
+    if (!r->rows)
+        return img_fail(err, "%s: PNG: out of memory", name);
+    if (passes > 1) {
+        r->row_pointers = malloc(sizeof *r->row_pointers * height);
+        if (!r->row_pointers)
+            return img_fail(err, "%s: PNG: out of memory", name);
+        for (png_uint_32 y = 0; y < height; y++)
+            r->row_pointers[y] = r->rows + row_bytes * y;
+        png_read_image(r->png, r->row_pointers);
+        for (png_uint_32 y = 0; y < height; y++)
+            img_deinterleave_row(img, (int)y, r->row_pointers[y]);
+    } else {
+        for (png_uint_32 y = 0; y < height; y++) {
+            png_read_row(r->png, r->rows, NULL);
+            img_deinterleave_row(img, (int)y, r->rows);
+        }
+    }
+    /* Reads up to IEND, so a file cut after the last row, or a bad CRC there, is still
+     * an error rather than a silently accepted image. */
+    png_read_end(r->png, NULL);
+    return 0;
+}
+
+int img_png_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
+                        const img_read_options *options, img_error *err)
+{
+    img_png_reader r = {.io = {.data = data, .size = size}};
+    int rc = -1;
+    r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r.io, img_png_on_error,
+                                   img_png_on_warning);
+    if (!r.png)
+        return img_fail(err, "%s: PNG: cannot initialise libpng", name);
+    r.info = png_create_info_struct(r.png);
+    if (!r.info) {
+        img_fail(err, "%s: PNG: out of memory", name);
+        goto fail;
+    }
+    png_set_read_fn(r.png, &r.io, img_png_read_data);
+    png_set_user_limits(r.png, IMG_MAX_DIMENSION, IMG_MAX_DIMENSION);
+    png_set_chunk_malloc_max(r.png, IMG_PNG_CHUNK_MALLOC_MAX);
+    png_set_chunk_cache_max(r.png, IMG_PNG_CHUNK_CACHE_MAX);
+    rc = img_png_decode(&r, name, img, options, err);
+
+fail:
+    png_destroy_read_struct(&r.png, r.info ? &r.info : NULL, NULL);
+    free(r.row_pointers);
+    free(r.rows);
+    if (rc != 0)
+        img_image_free(img);
+    return rc;
+}
+
+static int img_png_encode(img_png_writer *w, const char *name, const img_image *img,
+                          img_error *err)
+{
+    if (setjmp(png_jmpbuf(w->png))) {
+        if (w->io.write_errno != 0)
+            return img_io_write_failed(name, w->io.write_errno, err);
+        return img_fail(err, "%s: PNG: %s", name, w->io.message);
+    }
+
+    static const int color_types[IMG_MAX_CHANNELS + 1] = {
+        0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
+        PNG_COLOR_TYPE_RGB_ALPHA,
+    };
+    png_set_write_fn(w->png, &w->io, img_png_write_data, img_png_flush);
+    png_set_IHDR(w->png, w->info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
+                 color_types[img->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(w->png, w->info);
+    w->row = malloc((size_t)img->width * (size_t)img->channels);
+    if (!w->row)
+        return img_fail(err, "%s: PNG: out of memory", name);
+    for (int y = 0; y < img->height; y++) {
+        img_interleave_row(img, y, w->row);
+        png_write_row(w->png, w->row);
+    }
+    png_write_end(w->png, NULL);
+    return 0;
+}
+
+int img_png_write_stream(const char *name, FILE *fp, const img_image *img,
+                         const img_write_options *options, img_error *err)
+{
+    (void)options;
+    img_png_writer w = {.io = {.fp = fp}};
+    int rc = -1;
+    w.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w.io, img_png_on_error,
+                                    img_png_on_warning);
+    if (!w.png)
+        return img_fail(err, "%s: PNG: cannot initialise libpng", name);
+    w.info = png_create_info_struct(w.png);
+    if (!w.info) {
+        img_fail(err, "%s: PNG: out of memory", name);
+        goto fail;
+    }
+    rc = img_png_encode(&w, name, img, err);
+
+fail:
+    png_destroy_write_struct(&w.png, w.info ? &w.info : NULL);
+    free(w.row);
+    return rc;
+}
