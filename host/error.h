@@ -13,7 +13,8 @@ typedef struct img_error {
 } img_error;
 
 /* Formats the message into err (when err is not NULL) and returns -1, so a failure
- * path reads `return img_fail(err, "...", ...);`. */
+ * path reads `return img_fail(err, "...", ...);`. Control characters in the result
+ * (from echoed user input) are replaced by '?', so a message is always one line. */
 int img_fail(img_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -106,6 +106,9 @@ Test(cli, rejects_bad_shapes)
     EXPECT_USAGE("exclusive", "run", "--output", "o.png", "--input", "a.png", "--size", "4x4");
     EXPECT_USAGE("unexpected argument", "run", "--output", "o.png", "stray");
     EXPECT_USAGE("takes no value", "verify", "--no-cache=1");
+    /* Found by fuzz_cli: echoed control characters used to break the one-line rule. */
+    EXPECT_USAGE("unknown command 'bns?", "bns\003\n/\003ec");
+    EXPECT_USAGE("'2?x'", "run", "--output", "o.png", "--sigma", "2\nx");
 }
 
 Test(stats, median_and_quartiles_known_data)
