@@ -28,5 +28,6 @@ int img_cmd_run(const img_cli *cli);
 int img_cmd_info(const img_cli *cli);
 int img_cmd_verify(const img_cli *cli);
 int img_cmd_bench(const img_cli *cli);
+int img_cmd_batch(const img_cli *cli);
 
 #endif

@@ -355,3 +355,35 @@ Test(binary, bench_writes_parseable_csv_and_json, .timeout = 120)
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     cr_assert_eq(system(path), 0);
 }
+
+Test(binary, batch_skips_a_bad_file_and_reports_it, .timeout = 120)
+{
+    char in[] = "/tmp/imgpipe-batch-in.XXXXXX", out[] = "/tmp/imgpipe-batch-out.XXXXXX";
+    cr_assert_not_null(mkdtemp(in));
+    cr_assert_not_null(mkdtemp(out));
+    char path[512], cmd[1200];
+    result r;
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/good%d.png", in, i);
+        RUN(&r, "run", "--size", "40x30", "--output", path);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+    }
+    snprintf(path, sizeof path, "%s/bad.png", in);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputs("\x89PNG\r\n\x1a\nthis is not a png", f);
+    fclose(f);
+    RUN(&r, "batch", "--backend", "serial", "--input-dir", in, "--output-dir", out, "--jobs", "2");
+    cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.err, "bad.png") != NULL, "the bad file is named: %s", r.err);
+    cr_assert_eq(count_lines(r.err), 1, "reported once: %s", r.err);
+    cr_assert(strstr(r.out, "3 processed, 1 failed") != NULL, "%s", r.out);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/good%d.png", out, i);
+        cr_assert_eq(access(path, F_OK), 0, "%s missing", path);
+    }
+    snprintf(path, sizeof path, "%s/bad.png", out);
+    cr_assert_eq(access(path, F_OK), -1, "no output for the bad file");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", in, out);
+    cr_assert_eq(system(cmd), 0);
+}
