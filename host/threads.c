@@ -8,8 +8,9 @@
  *   1. point ops + blur, fused per band: for output rows [y0, y1) the task applies the
  *      point table to rows [y0 - r, y1 + r) (clamped to the image), runs the
  *      horizontal pass on them into a per-worker int16 scratch, then the vertical pass
- *      into a full-size blurred image. Halo rows are computed by both neighbouring
- *      bands: a little repeated work buys tasks that share nothing but read-only input.
+ *      into a full-size blurred image. Neighbouring bands both compute the halo rows
+ *      between them: bounded repeated work (see MIN_BAND_PER_RADIUS) buys tasks that
+ *      share nothing but read-only input.
  *   2. resize over bands of output rows, reading the blurred image.
  *
  * Without blur the point table is applied while the resize reads its source rows (one

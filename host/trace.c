@@ -114,10 +114,15 @@ static void print_events(FILE *f, const img_trace *trace, int threads)
         print_us(f, e->start_ns - origin);
         fputs(", \"dur\": ", f);
         print_us(f, e->end_ns - e->start_ns);
-        fprintf(f, ", \"pid\": 1, \"tid\": %d, \"args\": {\"cpu\": %d, \"band\": %d, \"plane\": %d}}",
+        fprintf(f,
+                ", \"pid\": 1, \"tid\": %d, "
+                "\"args\": {\"cpu\": %d, \"band\": %d, \"plane\": %d}}",
                 e->worker, e->cpu, e->band, e->plane);
     }
-    fprintf(f, "\n], \"otherData\": {\"dropped_events\": %zu}}\n", img_trace_dropped(trace));
+    /* ts 0 is `origin` on CLOCK_MONOTONIC, kept so traces can be lined up with others. */
+    fputs("\n], \"otherData\": {\"clock\": \"CLOCK_MONOTONIC\", \"origin_us\": \"", f);
+    print_us(f, origin);
+    fprintf(f, "\", \"dropped_events\": %zu}}\n", img_trace_dropped(trace));
 }
 
 int img_trace_write(const img_trace *trace, const char *path, int threads, img_error *err)

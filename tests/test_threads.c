@@ -599,6 +599,123 @@ static int count_occurrences(const char *hay, const char *needle)
     return n;
 }
 
+/* A strict JSON syntax check (RFC 8259 grammar, no semantics), enough to know that
+ * Perfetto's and chrome://tracing's parsers will accept the file. Returns the end of
+ * the value, or NULL on a syntax error. */
+static const char *json_value(const char *p, int depth);
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    while (*p != '"') {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!p[i] || !strchr("0123456789abcdefABCDEF", p[i]))
+                        return NULL;
+                p += 4;
+            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+                return NULL;
+            }
+        }
+        p++;
+    }
+    return p + 1;
+}
+
+static const char *json_number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return NULL;
+    if (*p == '.') {
+        if (!(*++p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+static const char *json_members(const char *p, int depth, char close, bool object)
+{
+    p = json_ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (object) {
+            if (!(p = json_string(p)))
+                return NULL;
+            p = json_ws(p);
+            if (*p++ != ':')
+                return NULL;
+        }
+        if (!(p = json_value(p, depth + 1)))
+            return NULL;
+        p = json_ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+        p = json_ws(p);
+    }
+}
+
+static const char *json_value(const char *p, int depth)
+{
+    if (depth > 64)
+        return NULL;
+    p = json_ws(p);
+    switch (*p) {
+    case '{':
+        return json_members(p, depth, '}', true);
+    case '[':
+        return json_members(p, depth, ']', false);
+    case '"':
+        return json_string(p);
+    case 't':
+        return strncmp(p, "true", 4) == 0 ? p + 4 : NULL;
+    case 'f':
+        return strncmp(p, "false", 5) == 0 ? p + 5 : NULL;
+    case 'n':
+        return strncmp(p, "null", 4) == 0 ? p + 4 : NULL;
+    default:
+        return json_number(p);
+    }
+}
+
+static bool json_valid(const char *text)
+{
+    const char *end = json_value(text, 0);
+    return end && *json_ws(end) == '\0';
+}
+
 static int count_dir_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -638,6 +755,7 @@ static char *traced_run(const char *dir, int threads, int *tasks)
     cr_assert_not_null(text, "no trace at %s", path);
     cr_assert_gt(len, 0);
     cr_assert_eq(text[0], '{');
+    cr_assert(json_valid(text), "the trace is not valid JSON");
     cr_assert(strstr(text, "\"traceEvents\"") != NULL);
     cr_assert_eq(count_occurrences(text, "\"ph\": \"X\""), 24);
     cr_assert_eq(count_occurrences(text, "\"cat\": \"point+blur\""), 15);
@@ -682,6 +800,16 @@ Test(trace, one_complete_event_per_task)
     cr_assert_eq(count_occurrences(text, "\"cpu\": -1"), 0);
     free(text);
     remove_trace_dir(dir);
+}
+
+Test(trace, json_checker_rejects_broken_json)
+{
+    /* The validity check above must be able to fail. */
+    cr_assert(json_valid("{\"a\": [1, 2.5, -3e2, \"x\\n\", true, null, {}]}"));
+    static const char *bad[] = {"", "{", "{\"a\": 1,}", "[1 2]", "{\"a\" 1}", "[01]", "[1.]",
+                                "\"\\q\"", "{} {}", "{'a': 1}", "[\"\t\"]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert(!json_valid(bad[i]), "accepted %s", bad[i]);
 }
 
 Test(trace, write_error_is_reported)
