@@ -1,0 +1,184 @@
+#include "trace.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int64_t img_trace_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int img_trace_reserve(img_trace *trace, size_t n, img_error *err)
+{
+    if (n > trace->capacity) {
+        img_trace_event *events = malloc(n * sizeof *events);
+        if (!events)
+            return img_fail(err, "out of memory for %zu trace events", n);
+        free(trace->events);
+        trace->events = events;
+        trace->capacity = n;
+    }
+    atomic_store_explicit(&trace->count, 0, memory_order_relaxed);
+    return 0;
+}
+
+img_trace_event *img_trace_slot(img_trace *trace)
+{
+    /* Relaxed is enough: the slot is private to this task once claimed, and the
+     * writer reads the events only after the pool's batch barrier (a mutex), which
+     * orders everything the tasks wrote before it. */
+    size_t i = atomic_fetch_add_explicit(&trace->count, 1, memory_order_relaxed);
+    return i < trace->capacity ? &trace->events[i] : NULL;
+}
+
+size_t img_trace_count(const img_trace *trace)
+{
+    size_t n = atomic_load_explicit(&trace->count, memory_order_relaxed);
+    return n < trace->capacity ? n : trace->capacity;
+}
+
+size_t img_trace_dropped(const img_trace *trace)
+{
+    size_t n = atomic_load_explicit(&trace->count, memory_order_relaxed);
+    return n > trace->capacity ? n - trace->capacity : 0;
+}
+
+/* Timestamps are microseconds (the format's unit) with nanosecond decimals, so short
+ * tasks on a fast machine do not collapse to zero duration. */
+static void print_us(FILE *f, int64_t ns)
+{
+    if (ns < 0) {
+        fputc('-', f);
+        ns = -ns;
+    }
+    fprintf(f, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
+}
+
+/* Stage names are static identifiers chosen by the backend ("blur", "point+resize"),
+ * never user input, but escaping keeps the file valid JSON whatever they become. */
+static void print_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void print_events(FILE *f, const img_trace *trace, int threads)
+{
+    size_t n = img_trace_count(trace);
+    /* The earliest start becomes time zero: viewers then open at the run itself. */
+    int64_t origin = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || trace->events[i].start_ns < origin)
+            origin = trace->events[i].start_ns;
+
+    fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n", f);
+    fputs("{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 0, "
+          "\"args\": {\"name\": \"imgpipe threads\"}}",
+          f);
+    for (int t = 0; t < threads; t++) {
+        fprintf(f,
+                ",\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %d, "
+                "\"args\": {\"name\": \"worker %d\"}}",
+                t, t);
+        /* Keeps the tracks in worker order rather than first-seen order. */
+        fprintf(f,
+                ",\n{\"name\": \"thread_sort_index\", \"ph\": \"M\", \"pid\": 1, \"tid\": %d, "
+                "\"args\": {\"sort_index\": %d}}",
+                t, t);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const img_trace_event *e = &trace->events[i];
+        char name[96];
+        snprintf(name, sizeof name, "%s band %d", e->stage, e->band);
+        fputs(",\n{\"name\": ", f);
+        print_json_string(f, name);
+        fputs(", \"cat\": ", f);
+        print_json_string(f, e->stage);
+        fputs(", \"ph\": \"X\", \"ts\": ", f);
+        print_us(f, e->start_ns - origin);
+        fputs(", \"dur\": ", f);
+        print_us(f, e->end_ns - e->start_ns);
+        fprintf(f,
+                ", \"pid\": 1, \"tid\": %d, "
+                "\"args\": {\"cpu\": %d, \"band\": %d, \"plane\": %d}}",
+                e->worker, e->cpu, e->band, e->plane);
+    }
+    /* ts 0 is `origin` on CLOCK_MONOTONIC, kept so traces can be lined up with others. */
+    fputs("\n], \"otherData\": {\"clock\": \"CLOCK_MONOTONIC\", \"origin_us\": \"", f);
+    print_us(f, origin);
+    fprintf(f, "\", \"dropped_events\": %zu}}\n", img_trace_dropped(trace));
+}
+
+int img_trace_write(const img_trace *trace, const char *path, int threads, img_error *err)
+{
+    /* The temporary file lives next to the target so rename() stays within one file
+     * system and is atomic: a reader sees the old trace or the new one, never half. */
+    size_t len = strlen(path);
+    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
+    if (!tmp)
+        return img_fail(err, "out of memory writing trace %s", path);
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return img_fail(err, "cannot create trace file %s: %s", path, strerror(e));
+    }
+    /* mkstemp makes the file 0600; a trace is meant to be opened by other tools and
+     * users, so give it the usual 0644 (umask cannot be read without changing it). */
+    (void)fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return img_fail(err, "cannot write trace file %s: %s", path, strerror(e));
+    }
+    print_events(f, trace, threads);
+    /* ferror catches a failed fputs/fprintf; fclose catches the final flush. */
+    int failed = ferror(f);
+    int e = failed ? EIO : 0;
+    if (fclose(f) != 0 && !failed) {
+        failed = 1;
+        e = errno;
+    }
+    if (!failed && rename(tmp, path) != 0) {
+        failed = 1;
+        e = errno;
+    }
+    if (failed) {
+        unlink(tmp);
+        free(tmp);
+        return img_fail(err, "cannot write trace file %s: %s", path, strerror(e));
+    }
+    free(tmp);
+    return 0;
+}
+
+void img_trace_free(img_trace *trace)
+{
+    if (!trace)
+        return;
+    free(trace->events);
+    trace->events = NULL;
+    trace->capacity = 0;
+    atomic_store_explicit(&trace->count, 0, memory_order_relaxed);
+}
