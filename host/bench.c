@@ -6,7 +6,9 @@
  * until both --reps and --min-time are reached. Reported: median, min, max and
  * quartiles of the per-run wall time on the monotonic clock, throughput, process
  * CPU time and context switches per run, and the backend's own breakdown. */
+#include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -17,6 +19,7 @@
 #include "bench.h"
 #include "registry.h"
 #include "synth.h"
+#include "threads.h"
 #include "verify.h"
 
 #define MAX_ROWS 512
@@ -52,14 +55,17 @@ static void print_header(void)
 
 static void print_row(const img_bench_row *r)
 {
-    char size[32];
+    char size[32], setting[96];
     size_name(size, sizeof size, r->width, r->height);
+    /* A pinned row says so: "threads=4 cpus=0" is the interleaved case. */
+    snprintf(setting, sizeof setting, "%s%s%s", r->setting, strcmp(r->cpus, "all") ? " cpus=" : "",
+             strcmp(r->cpus, "all") ? r->cpus : "");
     if (strcmp(r->verdict, "bit-exact") != 0) {
-        printf("%-13s %-18s %-11s %-9s %s\n", r->backend, r->setting, size, r->verdict, r->note);
+        printf("%-13s %-18s %-11s %-9s %s\n", r->backend, setting, size, r->verdict, r->note);
         return;
     }
     printf("%-13s %-18s %-11s %-9s %9.2f %9.2f %9.1f %8.2f %6.0f%% %6.2f %5.2f %7.1f\n",
-           r->backend, r->setting, size, "ok", r->time.median * 1e3, r->time.iqr * 1e3,
+           r->backend, setting, size, "ok", r->time.median * 1e3, r->time.iqr * 1e3,
            r->mpix_per_s, r->gb_per_s, r->bandwidth_fraction * 100.0, r->speedup,
            r->cpu_per_wall, r->ivcsw_per_run);
     fflush(stdout);
@@ -142,8 +148,8 @@ static int time_stages(bench_ctx *ctx, const img_backend *b, void *state, const 
 
 /* One backend with one set of options at one size: a row, whatever happens. */
 static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_options *options,
-                    const char *setting, const img_image *src, const img_plan *plan,
-                    double serial_median, img_bench_row *row)
+                    const char *setting, const char *cpus, const img_image *src,
+                    const img_plan *plan, double serial_median, img_bench_row *row)
 {
     img_error err = {{0}};
     void *state = NULL;
@@ -154,7 +160,7 @@ static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_opti
         row->stage_s[s] = -1.0;
     snprintf(row->backend, sizeof row->backend, "%s", b->name);
     snprintf(row->setting, sizeof row->setting, "%s", setting);
-    snprintf(row->cpus, sizeof row->cpus, "%s", ctx->cli->cpus ? ctx->cli->cpus : "all");
+    snprintf(row->cpus, sizeof row->cpus, "%s", cpus);
     row->threads = (b->flags & IMG_BACKEND_THREADED)
                        ? (options->threads ? options->threads : ctx->report->env.cores_allowed)
                        : 1;
@@ -278,6 +284,91 @@ static int expand_settings(const img_cli *cli, const img_backend *b, setting *ou
     return n;
 }
 
+/* The concurrency-versus-parallelism series: the threads backend at 1, 2, 4 and 8
+ * threads, first confined to one core (the tasks can only interleave), then on every
+ * allowed core (they can run in parallel). The process affinity is restored after. */
+static const int scaling_threads[] = {1, 2, 4, 8};
+#define SCALING_ROWS (2 * (int)(sizeof scaling_threads / sizeof scaling_threads[0]))
+
+/* The first CPU this process may run on, as a --cpus list. */
+static void first_allowed_cpu(char *buf, size_t len)
+{
+    cpu_set_t set;
+    snprintf(buf, len, "0");
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &set)) {
+            snprintf(buf, len, "%d", cpu);
+            return;
+        }
+}
+
+static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img_image *src,
+                           const img_plan *plan, double serial_median, img_error *err)
+{
+    cpu_set_t saved;
+    char one[16];
+    if (sched_getaffinity(0, sizeof saved, &saved) != 0)
+        return img_fail(err, "sched_getaffinity: %s", strerror(errno));
+    first_allowed_cpu(one, sizeof one);
+    for (int pinned = 1; pinned >= 0; pinned--) {
+        if (pinned && img_set_cpus(one, err) != 0)
+            return -1;
+        for (size_t t = 0; t < sizeof scaling_threads / sizeof scaling_threads[0]; t++) {
+            if (ctx->report->row_count == MAX_ROWS)
+                break;
+            img_backend_options options = img_backend_options_from_cli(ctx->cli);
+            options.trace_path = NULL;
+            options.threads = scaling_threads[t];
+            char label[48];
+            snprintf(label, sizeof label, "threads=%d", scaling_threads[t]);
+            measure(ctx, threads, &options, label, pinned ? one : "all", src, plan, serial_median,
+                    &ctx->report->rows[ctx->report->row_count++]);
+        }
+        if (pinned && sched_setaffinity(0, sizeof saved, &saved) != 0)
+            return img_fail(err, "sched_setaffinity: %s", strerror(errno));
+    }
+    return 0;
+}
+
+/* One traced threads run pinned to one core and one on all cores, for the timeline
+ * chart: DIR/trace_one_core.json and DIR/trace_all_cores.json. */
+static int write_traces(const img_cli *cli, const img_backend *threads, const char *dir,
+                        const img_image *src, const img_plan *plan, img_error *err)
+{
+    cpu_set_t saved;
+    char one[16];
+    if (sched_getaffinity(0, sizeof saved, &saved) != 0)
+        return img_fail(err, "sched_getaffinity: %s", strerror(errno));
+    first_allowed_cpu(one, sizeof one);
+    int rc = 0;
+    for (int pinned = 1; pinned >= 0 && rc == 0; pinned--) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, pinned ? "trace_one_core.json" : "trace_all_cores.json");
+        img_backend_options options = img_backend_options_from_cli(cli);
+        options.threads = 4;
+        options.trace_path = path;
+        void *state = NULL;
+        img_image dst = {0};
+        if (pinned && img_set_cpus(one, err) != 0)
+            return -1;
+        rc = threads->init(&state, &options, err);
+        if (rc == 0) {
+            rc = img_image_alloc(&dst, plan->out_width, plan->out_height, src->channels,
+                                 UINT64_MAX, err);
+            /* The first run warms the scratch; the second is the one kept. */
+            for (int i = 0; i < 2 && rc == 0; i++)
+                rc = threads->run_pipeline(state, &dst, src, plan, err);
+            threads->destroy(state);
+        }
+        img_image_free(&dst);
+        if (pinned && sched_setaffinity(0, sizeof saved, &saved) != 0 && rc == 0)
+            rc = img_fail(err, "sched_setaffinity: %s", strerror(errno));
+    }
+    return rc;
+}
+
 static int select_backends(const img_cli *cli, const img_backend **list, int *count,
                            img_error *err)
 {
@@ -323,6 +414,7 @@ int img_cmd_bench(const img_cli *cli)
     setting settings[64];
     img_image src = {0};
     img_plan plan = {0};
+    double serial_median = 0.0;
 
     if (select_backends(cli, backends, &backend_count, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
@@ -372,11 +464,30 @@ int img_cmd_bench(const img_cli *cli)
     for (int b = 0; b < backend_count; b++)
         ctx.steps += expand_settings(cli, backends[b], settings, 64);
     ctx.steps *= size_count;
+    /* With the threads backend and no explicit --threads or --cpus, the scaling
+     * series runs too, at the largest size. */
+    const img_backend *threads = NULL;
+    for (int b = 0; b < backend_count; b++)
+        if (strcmp(backends[b]->name, "threads") == 0 && !cli->thread_count && !cli->cpus)
+            threads = backends[b];
+    if (threads)
+        ctx.steps += SCALING_ROWS;
+    int largest = 0;
+    for (int s = 1; s < size_count; s++)
+        if ((int64_t)sizes[s].width * sizes[s].height >
+            (int64_t)sizes[largest].width * sizes[largest].height)
+            largest = s;
 
     printf("imgpipe bench: %s, %d cores (%s), copy bandwidth %.1f GB/s, commit %s\n",
            report.env.cpu_model, report.env.cores_allowed, report.env.affinity,
            report.copy_bandwidth_gbs, report.env.commit);
     print_header();
+    /* The largest size goes last so its image stays loaded for the scaling series. */
+    if (largest != size_count - 1) {
+        img_size tmp = sizes[largest];
+        memmove(&sizes[largest], &sizes[largest + 1], sizeof *sizes * (size_t)(size_count - 1 - largest));
+        sizes[size_count - 1] = tmp;
+    }
     for (int s = 0; s < size_count; s++) {
         img_image_free(&src);
         img_plan_free(&plan);
@@ -388,19 +499,27 @@ int img_cmd_bench(const img_cli *cli)
             fprintf(stderr, "imgpipe: %s\n", err.message);
             goto out;
         }
-        double serial_median = 0.0;
+        serial_median = 0.0;
         for (int b = 0; b < backend_count; b++) {
             int n = expand_settings(cli, backends[b], settings, 64);
             for (int i = 0; i < n && report.row_count < MAX_ROWS; i++) {
                 img_bench_row *row = &report.rows[report.row_count++];
-                measure(&ctx, backends[b], &settings[i].options, settings[i].label, &src, &plan,
-                        serial_median, row);
+                measure(&ctx, backends[b], &settings[i].options, settings[i].label,
+                        cli->cpus ? cli->cpus : "all", &src, &plan, serial_median, row);
                 if (b == 0 && strcmp(row->verdict, "bit-exact") == 0)
                     serial_median = row->time.median;
             }
         }
     }
     const char *dir = cli->out_dir ? cli->out_dir : "results/latest";
+    if (threads) {
+        if (img_make_dirs(dir, &err) != 0 ||
+            measure_scaling(&ctx, threads, &src, &plan, serial_median, &err) != 0 ||
+            write_traces(cli, threads, dir, &src, &plan, &err) != 0) {
+            fprintf(stderr, "imgpipe: %s\n", err.message);
+            goto out;
+        }
+    }
     if (img_write_text_file(dir, "bench.csv", img_bench_write_csv, &report, &err) != 0 ||
         img_write_text_file(dir, "bench.json", img_bench_write_json, &report, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);

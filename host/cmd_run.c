@@ -1,5 +1,7 @@
 /* `imgpipe run`: one image through one backend into one file. */
 #include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "app.h"
 #include "image_io.h"
@@ -36,10 +38,17 @@ int img_cmd_run(const img_cli *cli)
     if (img_image_alloc(&dst, plan.out_width, plan.out_height, src.channels, cli->max_pixels,
                         &err) != 0)
         goto done;
+    struct rusage ru0, ru1;
+    struct timespec cpu0, cpu1;
+    getrusage(RUSAGE_SELF, &ru0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
     double t0 = img_now();
     if (backend->run_pipeline(state, &dst, &src, &plan, &err) != 0)
         goto done;
     double seconds = img_now() - t0;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+    getrusage(RUSAGE_SELF, &ru1);
+    double cpu = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
     img_write_options wo = {0};
     if (img_write_file(cli->output, &dst, &wo, &err) != 0)
         goto done;
@@ -50,6 +59,14 @@ int img_cmd_run(const img_cli *cli)
             backend->name, what[0] ? " (" : "", what, what[0] ? ")" : "", src.width, src.height,
             src.channels, dst.width, dst.height, seconds * 1e3,
             (double)src.width * src.height / seconds / 1e6, cli->output);
+    /* CPU/wall is how many cores were busy on average: about 1 when threads only
+     * interleave on one core, up to the core count when they run in parallel. */
+    fprintf(stderr,
+            "  wall %.2f ms, CPU %.2f ms, CPU/wall %.2f, context switches: %ld voluntary, %ld "
+            "involuntary%s%s\n",
+            seconds * 1e3, cpu * 1e3, cpu / seconds, ru1.ru_nvcsw - ru0.ru_nvcsw,
+            ru1.ru_nivcsw - ru0.ru_nivcsw, cli->trace ? "; trace: " : "",
+            cli->trace ? cli->trace : "");
     status = IMG_EXIT_OK;
 done:
     if (status != IMG_EXIT_OK)

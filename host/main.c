@@ -3,6 +3,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "threads.h"
 
 int main(int argc, char **argv)
 {
@@ -21,6 +22,11 @@ int main(int argc, char **argv)
         if (cli.command != IMG_CMD_NONE)
             fputs("\nRun 'imgpipe --help' for the pipeline and backend options.\n", stdout);
         return IMG_EXIT_OK;
+    }
+    /* Affinity first, so every thread created later (pools, OpenCL) inherits it. */
+    if (cli.cpus && img_set_cpus(cli.cpus, &err) != 0) {
+        fprintf(stderr, "imgpipe: --cpus: %s\n", err.message);
+        return IMG_EXIT_USAGE;
     }
     switch (cli.command) {
     case IMG_CMD_RUN: return img_cmd_run(&cli);

@@ -191,7 +191,7 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
 }
 
 /* mkdir -p for the output folder. */
-static int make_dirs(const char *dir, img_error *err)
+int img_make_dirs(const char *dir, img_error *err)
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
@@ -214,7 +214,7 @@ int img_write_text_file(const char *dir, const char *name,
                         const img_bench_report *report, img_error *err)
 {
     char path[4096], tmp[4200];
-    if (make_dirs(dir, err) != 0)
+    if (img_make_dirs(dir, err) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);

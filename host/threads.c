@@ -649,6 +649,7 @@ int img_threads_last_stats(void *state, img_threads_stats *out)
 const img_backend img_backend_threads = {
     .name = "threads",
     .description = "pthreads pool: row bands as tasks; interleaved on one core, parallel on many",
+    .flags = IMG_BACKEND_THREADED,
     .probe = threads_probe,
     .init = threads_init,
     .destroy = threads_destroy,
