@@ -28,6 +28,9 @@ extern const size_t img_cl_pipeline_source_len;
  * integer-only, and nothing may ever make them less than exact. */
 #define BUILD_OPTIONS "-cl-std=CL1.2"
 
+/* Outputs per work-item of the blur kernels: VEC in kernels/pipeline.cl. */
+#define BLUR_VEC 8
+
 /* A default work-group of this many items suits both PoCL (few, fat groups) and
  * GPUs (several warps per group); autotune may pick another shape. */
 #define DEFAULT_GROUP 256
@@ -145,15 +148,11 @@ static size_t floor_pow2(size_t v)
     return p;
 }
 
-/* Dynamic local memory of kernel k for a work-group of lx x ly at blur radius r. */
+/* Dynamic local memory of kernel k for a work-group of lx x ly at blur radius r:
+ * only the horizontal pass stages a tile, LY rows of LX * VEC outputs plus halo. */
 static size_t tile_bytes(int k, size_t lx, size_t ly, int radius)
 {
-    size_t halo = 2 * (size_t)radius;
-    if (k == K_HBLUR)
-        return ly * (lx + halo);
-    if (k == K_VBLUR)
-        return (ly + halo) * lx * sizeof(cl_short);
-    return 0;
+    return k == K_HBLUR ? ly * (lx * BLUR_VEC + 2 * (size_t)radius) : 0;
 }
 
 static bool shape_fits(const opencl_state *st, int k, size_t lx, size_t ly, int radius)
@@ -162,14 +161,14 @@ static bool shape_fits(const opencl_state *st, int k, size_t lx, size_t ly, int 
            st->kernel_local[k] + tile_bytes(k, lx, ly, radius) <= st->local_mem;
 }
 
-/* The default shapes: a whole row segment for the horizontal pass (one tile row,
- * widest halo reuse), 32 columns by several rows for the vertical pass (the halo is
- * shared by LY outputs; 32 shorts per row keep loads coalesced), 64 x 4 for the
- * gather-bound point and resize kernels. */
+/* The default shapes: 64 x 4 everywhere but the vertical pass, so the horizontal
+ * tile rows are 512 outputs wide (the halo is a small part of them); 32 x 8 for the
+ * vertical pass, whose 32 work-items of 8 columns read 512 contiguous bytes of a
+ * row, a whole number of cache lines. Autotune may find better. */
 static void default_shapes(opencl_state *st)
 {
     size_t g = st->group;
-    size_t x[K_COUNT] = {64, g, 32, 64};
+    size_t x[K_COUNT] = {64, 64, 32, 64};
     for (int k = 0; k < K_COUNT; k++) {
         size_t lx = x[k] < g ? x[k] : g;
         if (lx > st->max_items[0])
@@ -184,7 +183,7 @@ static void default_shapes(opencl_state *st)
 
 /* The shape to launch kernel k with at this radius: the configured one, with rows and
  * then columns halved while its tile would not fit in local memory. A 1 x 1 group
- * needs at most 2 * (2 * 96 + 1) bytes, far below the 32 KiB every device has. */
+ * needs VEC + 2 * 96 bytes, far below the 32 KiB every device has. */
 static void launch_shape(const opencl_state *st, int k, int radius, size_t shape[2])
 {
     shape[0] = st->shape[k][0];
@@ -520,10 +519,10 @@ static int enqueue_job(opencl_state *st, const job *j, uint8_t (*luts)[256], img
                                {sizeof h, &h},                 {0, NULL}};
         kernel_arg v_args[] = {{sizeof(cl_mem), &st->tmp.mem}, {sizeof(cl_mem), &st->mid.mem},
                                {sizeof(cl_mem), &st->weights.mem}, {sizeof radius, &radius},
-                               {sizeof w, &w},                 {sizeof h, &h},
-                               {0, NULL}};
-        if (run_kernel(st, K_HBLUR, h_args, 8, 7, radius, (size_t)w, (size_t)h, planes, err) ||
-            run_kernel(st, K_VBLUR, v_args, 7, 6, radius, (size_t)w, (size_t)h, planes, err))
+                               {sizeof w, &w},                 {sizeof h, &h}};
+        size_t items = ((size_t)w + BLUR_VEC - 1) / BLUR_VEC;
+        if (run_kernel(st, K_HBLUR, h_args, 8, 7, radius, items, (size_t)h, planes, err) ||
+            run_kernel(st, K_VBLUR, v_args, 6, -1, radius, items, (size_t)h, planes, err))
             return -1;
         cur = &st->mid;
     } else if (j->table) {
