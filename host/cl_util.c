@@ -437,12 +437,14 @@ unsigned char *img_cl_read_file(const char *path, size_t *len)
         errno = EFBIG;
         goto done;
     }
-    data = malloc((size_t)st.st_size);
+    data = malloc((size_t)st.st_size + 1);
     if (data && fread(data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
         free(data);
         data = NULL;
         errno = EIO;
     }
+    if (data)
+        data[st.st_size] = '\0';
     *len = (size_t)st.st_size;
 done:
     fclose(f);
@@ -473,8 +475,22 @@ static cl_program load_cached(cl_context context, cl_device_id device, const cha
     return program;
 }
 
-/* Writes the program's binary to path through a temporary file and a rename, so a
- * concurrent reader sees either no file or a whole one. */
+int img_cl_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[600];
+    if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return -1;
+    bool ok = fwrite(data, 1, len, f) == len;
+    ok = (fclose(f) == 0) && ok;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok)
+        unlink(tmp);
+    return ok ? 0 : -1;
+}
+
 static bool save_cached(cl_program program, const char *dir, const char *path)
 {
     size_t size = 0;
@@ -490,22 +506,9 @@ static bool save_cached(cl_program program, const char *dir, const char *path)
     if (!bin)
         return false;
     unsigned char *bins[1] = {bin};
-    bool ok = false;
-    char tmp[600];
-    FILE *f = NULL;
-    if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS ||
-        make_dirs(dir) != 0 ||
-        snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
-        goto done;
-    f = fopen(tmp, "wb");
-    if (!f)
-        goto done;
-    ok = fwrite(bin, 1, size, f) == size;
-    ok = (fclose(f) == 0) && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok)
-        unlink(tmp);
-done:
+    bool ok = clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) ==
+                  CL_SUCCESS &&
+              make_dirs(dir) == 0 && img_cl_write_file_atomic(path, bin, size) == 0;
     free(bin);
     return ok;
 }

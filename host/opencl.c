@@ -348,10 +348,61 @@ static int launch(opencl_state *st, int k, const kernel_arg *args, int nargs,
         what, err);
 }
 
+/* Autotuned shapes persist beside the program binary as <key>.tune, one
+ * "<kernel> <lx> <ly>" line per tuned kernel: the key already names the device, the
+ * driver and the kernel source they were measured with. Without the cache (no_cache,
+ * or no cache directory) tuning lives in the state only. */
+static bool tune_path(const opencl_state *st, char *buf, size_t len)
+{
+    size_t n = strlen(st->build.cache_path);
+    if (!st->build.cache_used || n < 4)
+        return false;
+    int w = snprintf(buf, len, "%.*s.tune", (int)(n - 4), st->build.cache_path);
+    return w > 0 && (size_t)w < len;
+}
+
+static void load_tuning(opencl_state *st)
+{
+    char path[520];
+    size_t len = 0;
+    char *text = NULL;
+    if (!tune_path(st, path, sizeof path) || !(text = (char *)img_cl_read_file(path, &len)))
+        return;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char name[32];
+        size_t lx = 0, ly = 0;
+        if (sscanf(line, "%31s %zu %zu", name, &lx, &ly) != 3 || lx == 0 || ly == 0)
+            continue;
+        for (int k = 0; k < K_COUNT; k++)
+            if (strcmp(name, kernel_names[k]) == 0 && shape_fits(st, k, lx, ly, 0)) {
+                st->shape[k][0] = lx;
+                st->shape[k][1] = ly;
+                st->tuned[k] = true;
+            }
+    }
+    free(text);
+}
+
+static void save_tuning(const opencl_state *st)
+{
+    char path[520], text[256];
+    size_t used = 0;
+    if (!tune_path(st, path, sizeof path))
+        return;
+    for (int k = 0; k < K_COUNT; k++)
+        if (st->tuned[k])
+            used += (size_t)snprintf(text + used, sizeof text - used, "%s %zu %zu\n",
+                                     kernel_names[k], st->shape[k][0], st->shape[k][1]);
+    /* A file that cannot be written only costs the next process a retune. */
+    img_cl_write_file_atomic(path, text, used);
+}
+
 /* Tries a few work-group shapes for kernel k on the current data and keeps the
  * fastest by profiled kernel time. Each kernel only reads buffers earlier commands
  * filled and rewrites its own output with the same values, so the trials cannot
- * change the result. Runs once per kernel per state. */
+ * change the result. Runs once per kernel per state, or never when an earlier
+ * process left its choice in the cache. */
 static int autotune(opencl_state *st, int k, kernel_arg *args, int nargs, int local_arg,
                     int radius, size_t gx, size_t gy, size_t planes, img_error *err)
 {
@@ -387,6 +438,7 @@ static int autotune(opencl_state *st, int k, kernel_arg *args, int nargs, int lo
     st->shape[k][0] = best_shape[0];
     st->shape[k][1] = best_shape[1];
     st->tuned[k] = true;
+    save_tuning(st);
     return 0;
 }
 
@@ -673,6 +725,8 @@ static int opencl_init(void **state, const img_backend_options *options, img_err
                              st->cache_enabled, NULL, &st->program, &st->build, err) != 0 ||
         init_kernels(st, err) != 0)
         goto fail;
+    if (st->autotune)
+        load_tuning(st);
     /* The fixed-size tables are allocated once, here, outside any timed run. */
     if (ensure_buffer(st, &st->luts, IMG_MAX_CHANNELS * 256, "luts", err) != 0 ||
         ensure_buffer(st, &st->weights, sizeof(int32_t) * (2 * IMG_BLUR_MAX_RADIUS + 1),

@@ -360,6 +360,12 @@ Test(opencl, autotune_stays_exact, .timeout = 600)
     img_backend_opencl.describe(state, desc, sizeof desc);
     cr_assert(strstr(desc, "(tuned)"), "describe: %s", desc);
     img_backend_opencl.destroy(state);
+
+    /* The choice was saved beside the cached program; the next state starts tuned. */
+    state = make_state(&options);
+    img_backend_opencl.describe(state, desc, sizeof desc);
+    cr_assert(strstr(desc, "vblur") && strstr(desc, "(tuned)"), "describe: %s", desc);
+    img_backend_opencl.destroy(state);
 }
 
 Test(opencl, device_selection)
