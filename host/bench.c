@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "bench.h"
+#include "cl_util.h"
 #include "registry.h"
 #include "synth.h"
 #include "threads.h"
@@ -394,6 +395,23 @@ static int select_backends(const img_cli *cli, const img_backend **list, int *co
     return 0;
 }
 
+/* Platform, device, version and driver the opencl backend selects, for the record. */
+static void describe_opencl(const img_cli *cli, char *buf, size_t len)
+{
+    img_cl_device d;
+    img_error err;
+    if (img_cl_select_device(cli->device, &d, &err) != 0) {
+        snprintf(buf, len, "unavailable: %s", err.message);
+        return;
+    }
+    char platform[128], name[128], version[96], driver[64];
+    img_cl_platform_string(d.platform, CL_PLATFORM_NAME, platform, sizeof platform);
+    img_cl_device_string(d.device, CL_DEVICE_NAME, name, sizeof name);
+    img_cl_device_string(d.device, CL_DEVICE_VERSION, version, sizeof version);
+    img_cl_device_string(d.device, CL_DRIVER_VERSION, driver, sizeof driver);
+    snprintf(buf, len, "%s; %s; %s; driver %s", platform, name, version, driver);
+}
+
 static void record_command_line(img_bench_report *r, int argc, char **argv)
 {
     size_t used = 0;
@@ -461,8 +479,11 @@ int img_cmd_bench(const img_cli *cli)
     if (ctx.progress)
         fprintf(stderr, "\r\033[K");
 
-    for (int b = 0; b < backend_count; b++)
+    for (int b = 0; b < backend_count; b++) {
         ctx.steps += expand_settings(cli, backends[b], settings, 64);
+        if (strcmp(backends[b]->name, "opencl") == 0)
+            describe_opencl(cli, report.env.opencl, sizeof report.env.opencl);
+    }
     ctx.steps *= size_count;
     /* With the threads backend and no explicit --threads or --cpus, the scaling
      * series runs too, at the largest size. */

@@ -67,6 +67,9 @@ int img_cmd_verify(const img_cli *cli)
         char reason[256] = "";
         if (!b->probe(reason, sizeof reason)) {
             printf("%-13s unavailable: %s\n", b->name, reason);
+            /* Asked for by name, it must be verified: unavailable is then a failure. */
+            if (cli->backend_count)
+                failures++;
             continue;
         }
         void *state = NULL;
