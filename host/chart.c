@@ -563,11 +563,11 @@ static int chart_simd_levels(prep *p)
                 if (simd_row(&t->rows[i]) && t->rows[i].timed && row_at(&t->rows[i], &sizes, s) &&
                     strcmp(t->rows[i].setting + 5, levels[k]) == 0)
                     r = &t->rows[i];
-            char label[64];
+            char label[LABEL_LEN];
             if (timed[k])
-                snprintf(label, sizeof label, "%s", levels[k]);
+                snprintf(label, sizeof label, "%.31s", levels[k]);
             else
-                snprintf(label, sizeof label, "%s (%s)", levels[k], verdict[k]);
+                snprintf(label, sizeof label, "%.31s (%.23s)", levels[k], verdict[k]);
             double v[3] = {NAN, NAN, NAN};
             if (r)
                 throughput_values(p, r, v);

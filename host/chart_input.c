@@ -517,7 +517,7 @@ static int json_skip(json *j, int depth)
             j->p += strlen(literals[i]);
             return 0;
         }
-    double ignored;
+    double ignored = 0.0;
     return json_number(j, &ignored);
 }
 
@@ -611,7 +611,7 @@ static int args_member(json *j, const char *key, void *ctx)
     trace_ctx *t = ctx;
     if (strcmp(key, "cpu") == 0 && json_peek(j) != '"' && json_peek(j) != '{' &&
         json_peek(j) != '[') {
-        double v;
+        double v = 0.0;
         if (json_number(j, &v) != 0)
             return -1;
         t->task.cpu = v >= 0 && v < 1e6 ? (int)v : -1;
@@ -636,7 +636,7 @@ static int event_member(json *j, const char *key, void *ctx)
     } else if (c == '{' && strcmp(key, "args") == 0) {
         return json_object(j, args_member, t, 3);
     } else if (c != '{' && c != '[' && c != 't' && c != 'f' && c != 'n') {
-        double v;
+        double v = 0.0;
         if (strcmp(key, "ts") == 0 || strcmp(key, "dur") == 0 || strcmp(key, "tid") == 0) {
             if (json_number(j, &v) != 0)
                 return -1;
