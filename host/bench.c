@@ -547,6 +547,7 @@ int img_cmd_bench(const img_cli *cli)
         goto out;
     }
     printf("\nwrote %s/bench.csv and %s/bench.json\n", dir, dir);
+    img_chart_after_bench(dir);
     status = IMG_EXIT_OK;
     for (int i = 0; i < report.row_count; i++)
         if (strcmp(report.rows[i].verdict, "MISMATCH") == 0 ||

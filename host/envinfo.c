@@ -73,9 +73,14 @@ static void first_line_of(const char *command, char *buf, size_t len)
         return;
     char line[256];
     if (fgets(line, sizeof line, p)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0])
-            snprintf(buf, len, "%s", line);
+        size_t n = strcspn(line, "\n");
+        if (n > 0) {
+            /* A plain bounded copy: the line may be longer than buf, and is cut. */
+            if (n >= len)
+                n = len - 1;
+            memcpy(buf, line, n);
+            buf[n] = '\0';
+        }
     }
     pclose(p);
 }

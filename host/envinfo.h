@@ -18,7 +18,7 @@ typedef struct img_env {
     char date[40];            /* UTC, ISO 8601 */
     char hostname[64];
     double load_average;      /* 1-minute load when collected */
-    char opencl[256];         /* platform, device and driver the opencl backend used */
+    char opencl[640];         /* platform, device and driver the opencl backend used */
 } img_env;
 
 void img_env_collect(img_env *env);

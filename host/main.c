@@ -34,6 +34,7 @@ int main(int argc, char **argv)
     case IMG_CMD_VERIFY: return img_cmd_verify(&cli);
     case IMG_CMD_BENCH: return img_cmd_bench(&cli);
     case IMG_CMD_BATCH: return img_cmd_batch(&cli);
+    case IMG_CMD_CHART: return img_cmd_chart(&cli);
     default:
         fprintf(stderr, "imgpipe: this command is not implemented yet\n");
         return IMG_EXIT_FAILURE;

@@ -1,0 +1,1206 @@
+/* `imgpipe chart`: bench.csv -> .dat files -> gnuplot scripts -> PNG + SVG -> index.html.
+ *
+ * C does the selection and arithmetic (which rows belong on which chart, speedups,
+ * spreads) so the results are testable on a known CSV; the scripts in results/gnuplot
+ * only draw. The .dat files are whitespace-separated with quoted labels; each chart's
+ * layout is described in a comment at the top of its file and in its script. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "chart.h"
+
+#ifndef IMGPIPE_SOURCE_DIR
+#define IMGPIPE_SOURCE_DIR "."
+#endif
+
+#define MAX_SIZES 32
+#define MAX_STAGES 16
+#define LABEL_LEN 96
+
+static const struct {
+    const char *name, *title;
+} charts[IMG_CHART_COUNT] = {
+    [IMG_CHART_THROUGHPUT] = {"throughput", "Throughput per backend and setting"},
+    [IMG_CHART_SPEEDUP] = {"speedup", "Speedup over serial"},
+    [IMG_CHART_THREADS_SCALING] = {"threads_scaling",
+                                   "Threads: scaling on one core and on all cores"},
+    [IMG_CHART_SIMD_LEVELS] = {"simd_levels", "SIMD: throughput per instruction-set level"},
+    [IMG_CHART_BREAKDOWN] = {"breakdown", "Where the time goes"},
+    [IMG_CHART_TIMELINE] = {"timeline", "Threads: task timeline per worker"},
+    [IMG_CHART_ROOFLINE] = {"roofline", "Memory bandwidth against the machine's copy bandwidth"},
+};
+
+const char *img_chart_name(img_chart_id id)
+{
+    return id < IMG_CHART_COUNT ? charts[id].name : "?";
+}
+
+const char *img_chart_title(img_chart_id id)
+{
+    return id < IMG_CHART_COUNT ? charts[id].title : "?";
+}
+
+/* ---- small helpers ---- */
+
+static int join(char *buf, size_t len, const char *dir, const char *name, img_error *err)
+{
+    if (snprintf(buf, len, "%s/%s", dir, name) >= (int)len)
+        return img_fail(err, "%s/%s: path too long", dir, name);
+    return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *dir, img_error *err)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return img_fail(err, "%s: path too long", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
+    return 0;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool on_all_cpus(const img_chart_row *r)
+{
+    return r->cpus[0] == '\0' || strcmp(r->cpus, "all") == 0;
+}
+
+static bool is_default_setting(const char *setting)
+{
+    return setting[0] == '\0' || strcmp(setting, "default") == 0;
+}
+
+/* "backend", "backend setting", plus the CPUs when not all of them. (The scripts may
+ * break it after the backend.) */
+static void row_label(const img_chart_row *r, char *buf, size_t len)
+{
+    int n = is_default_setting(r->setting) ? snprintf(buf, len, "%s", r->backend)
+                                           : snprintf(buf, len, "%s %s", r->backend, r->setting);
+    if (!on_all_cpus(r) && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " cpus=%s", r->cpus);
+}
+
+/* A label in a gnuplot data file. gnuplot reads backslash escapes inside double quotes:
+ * a line break is written as \n (gnuplot draws two lines); a raw one would end the
+ * record. Quotes and backslashes are replaced: they cannot be escaped reliably. */
+static void put_label(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*s == '"' ? '\'' : *s == '\\' ? '/' : (*s == '\r' || *s == '\t') ? ' ' : *s, f);
+    }
+    fputc('"', f);
+}
+
+/* gnuplot reads "NaN" as a missing value: no bar, no point. */
+static void put_num(FILE *f, double v, int decimals)
+{
+    if (isfinite(v))
+        fprintf(f, " %.*f", decimals, v);
+    else
+        fputs(" NaN", f);
+}
+
+static bool positive(double v)
+{
+    return isfinite(v) && v > 0;
+}
+
+typedef struct size_list {
+    int w[MAX_SIZES], h[MAX_SIZES];
+    int n;
+} size_list;
+
+static void size_add(size_list *s, int w, int h)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->w[i] == w && s->h[i] == h)
+            return;
+    if (s->n == MAX_SIZES)
+        return;
+    /* Insertion keeps the list sorted by pixel count, smallest first. */
+    int i = s->n++;
+    while (i > 0 && (double)s->w[i - 1] * s->h[i - 1] > (double)w * h) {
+        s->w[i] = s->w[i - 1];
+        s->h[i] = s->h[i - 1];
+        i--;
+    }
+    s->w[i] = w;
+    s->h[i] = h;
+}
+
+static bool row_at(const img_chart_row *r, const size_list *s, int i)
+{
+    return r->width == s->w[i] && r->height == s->h[i];
+}
+
+/* Everything a chart writer needs. */
+typedef struct prep {
+    const img_chart_table *table;
+    const img_chart_env *env;     /* may be NULL */
+    const char *dir, *data_dir;
+    img_chart_summary *out;
+    img_error *err;
+    /* The rows of the main charts: timed, and on all CPUs unless no row is (pinned
+     * rows are a scaling experiment with their own chart). */
+    bool pinned_only;
+} prep;
+
+static bool main_row(const prep *p, const img_chart_row *r)
+{
+    return r->timed && (p->pinned_only || on_all_cpus(r));
+}
+
+static int skip(prep *p, img_chart_id id, const char *why)
+{
+    snprintf(p->out->skipped[id], sizeof p->out->skipped[id], "%s", why);
+    return 0;
+}
+
+static int dat_open(prep *p, img_chart_file *f, const char *name)
+{
+    char path[4096];
+    if (join(path, sizeof path, p->data_dir, name, p->err) != 0)
+        return -1;
+    return img_chart_file_open(f, path, p->err);
+}
+
+/* What a script needs besides the data: a subtitle and one number, read by gnuplot's
+ * stats into variables. */
+static int write_info(prep *p, const char *name, const char *text, double value)
+{
+    img_chart_file f;
+    if (dat_open(p, &f, name) != 0)
+        return -1;
+    fputs("# subtitle, value\n", f.f);
+    put_label(f.f, text);
+    put_num(f.f, value, 3);
+    fputc('\n', f.f);
+    return img_chart_file_commit(&f, p->err);
+}
+
+static int cores_of(const prep *p)
+{
+    int cores = atoi(img_chart_env_get(p->env, "cores_allowed"));
+    if (cores <= 0)
+        cores = atoi(img_chart_env_get(p->env, "cores_online"));
+    return cores;
+}
+
+/* The largest size with a main-chart row, or -1. */
+static int largest_size(const prep *p, int *w, int *h)
+{
+    size_list s = {0};
+    for (int i = 0; i < p->table->row_count; i++)
+        if (main_row(p, &p->table->rows[i]))
+            size_add(&s, p->table->rows[i].width, p->table->rows[i].height);
+    if (s.n == 0)
+        return -1;
+    *w = s.w[s.n - 1];
+    *h = s.h[s.n - 1];
+    return 0;
+}
+
+/* The distinct labels of the main rows in CSV order (bench order: serial first). */
+static int collect_groups(const prep *p, bool (*want)(const img_chart_row *),
+                          char (*labels)[LABEL_LEN])
+{
+    int n = 0;
+    for (int i = 0; i < p->table->row_count; i++) {
+        const img_chart_row *r = &p->table->rows[i];
+        if (!main_row(p, r) || (want && !want(r)))
+            continue;
+        char label[LABEL_LEN];
+        row_label(r, label, sizeof label);
+        int k = 0;
+        while (k < n && strcmp(labels[k], label) != 0)
+            k++;
+        if (k == n)
+            snprintf(labels[n++], LABEL_LEN, "%s", label);
+    }
+    return n;
+}
+
+static const img_chart_row *find_main(const prep *p, const char *label, int w, int h)
+{
+    for (int i = 0; i < p->table->row_count; i++) {
+        const img_chart_row *r = &p->table->rows[i];
+        char l[LABEL_LEN];
+        if (!main_row(p, r) || r->width != w || r->height != h)
+            continue;
+        row_label(r, l, sizeof l);
+        if (strcmp(l, label) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static const img_chart_row *serial_at(const prep *p, int w, int h)
+{
+    for (int i = 0; i < p->table->row_count; i++) {
+        const img_chart_row *r = &p->table->rows[i];
+        if (r->timed && strcmp(r->backend, "serial") == 0 && r->width == w && r->height == h)
+            return r;
+    }
+    return NULL;
+}
+
+static bool not_serial(const img_chart_row *r)
+{
+    return strcmp(r->backend, "serial") != 0;
+}
+
+/* Writes one block per size: a header line (the size, for gnuplot's columnheader)
+ * then one line per group: label, value, low end, high end of the spread. */
+typedef void (*bar_fn)(const prep *p, const img_chart_row *r, double out[3]);
+
+static int write_grouped(prep *p, img_chart_id id, bool (*want)(const img_chart_row *),
+                         bar_fn values, const char *comment)
+{
+    const img_chart_table *t = p->table;
+    char (*labels)[LABEL_LEN] = calloc((size_t)t->row_count + 1, LABEL_LEN);
+    if (!labels)
+        return img_fail(p->err, "out of memory");
+    int groups = collect_groups(p, want, labels);
+    size_list sizes = {0};
+    for (int i = 0; i < t->row_count; i++)
+        if (main_row(p, &t->rows[i]) && (!want || want(&t->rows[i])))
+            size_add(&sizes, t->rows[i].width, t->rows[i].height);
+    if (groups == 0) {
+        free(labels);
+        return skip(p, id, "no bit-exact timed rows for it");
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s.dat", img_chart_name(id));
+    img_chart_file f;
+    if (dat_open(p, &f, name) != 0) {
+        free(labels);
+        return -1;
+    }
+    fprintf(f.f, "# %s\n# one block per input size (gnuplot index): a header line with the size,\n"
+                 "# then: label, value, low end, high end of the spread (quartiles)\n",
+            comment);
+    for (int s = 0; s < sizes.n; s++) {
+        fprintf(f.f, "%s\"%dx%d\"\n", s ? "\n\n" : "", sizes.w[s], sizes.h[s]);
+        for (int g = 0; g < groups; g++) {
+            const img_chart_row *r = find_main(p, labels[g], sizes.w[s], sizes.h[s]);
+            double v[3] = {NAN, NAN, NAN};
+            if (r)
+                values(p, r, v);
+            put_label(f.f, labels[g]);
+            for (int k = 0; k < 3; k++)
+                put_num(f.f, v[k], 3);
+            fputc('\n', f.f);
+        }
+    }
+    free(labels);
+    if (img_chart_file_commit(&f, p->err) != 0)
+        return -1;
+    p->out->ready[id] = true;
+    return 0;
+}
+
+/* MP/s at the median, and at the slow (q3) and fast (q1) quartile times. */
+static void throughput_values(const prep *p, const img_chart_row *r, double v[3])
+{
+    (void)p;
+    double mpix = (double)r->width * r->height / 1e6;
+    v[0] = positive(r->mpix_per_s) ? r->mpix_per_s : mpix / r->median_s;
+    v[1] = positive(r->q3_s) ? mpix / r->q3_s : v[0];
+    v[2] = positive(r->q1_s) ? mpix / r->q1_s : v[0];
+}
+
+static int chart_throughput(prep *p)
+{
+    return write_grouped(p, IMG_CHART_THROUGHPUT, NULL, throughput_values,
+                         "throughput in megapixels (input) per second");
+}
+
+/* Speedup over serial at the same size; the spread scales with this row's quartiles. */
+static void speedup_values(const prep *p, const img_chart_row *r, double v[3])
+{
+    const img_chart_row *serial = serial_at(p, r->width, r->height);
+    if (!serial)
+        return;
+    v[0] = positive(r->speedup) ? r->speedup : serial->median_s / r->median_s;
+    v[1] = positive(r->q3_s) ? v[0] * r->median_s / r->q3_s : v[0];
+    v[2] = positive(r->q1_s) ? v[0] * r->median_s / r->q1_s : v[0];
+}
+
+static int chart_speedup(prep *p)
+{
+    bool any_serial = false;
+    for (int i = 0; i < p->table->row_count; i++)
+        any_serial |= p->table->rows[i].timed && strcmp(p->table->rows[i].backend, "serial") == 0;
+    if (!any_serial)
+        return skip(p, IMG_CHART_SPEEDUP, "no bit-exact serial row to compare with");
+    bool any_other = false;
+    for (int i = 0; i < p->table->row_count; i++)
+        any_other |= main_row(p, &p->table->rows[i]) && not_serial(&p->table->rows[i]);
+    if (!any_other)
+        return skip(p, IMG_CHART_SPEEDUP, "only serial was timed: nothing to compare with it");
+    return write_grouped(p, IMG_CHART_SPEEDUP, not_serial, speedup_values,
+                         "speedup over serial at the same size (serial median / median)");
+}
+
+/* "threads=N" exactly (not a combination): N, else 0. */
+static int threads_setting(const char *setting)
+{
+    if (strncmp(setting, "threads=", 8) != 0)
+        return 0;
+    char *end;
+    long n = strtol(setting + 8, &end, 10);
+    return *end == '\0' && n > 0 && n < 100000 ? (int)n : 0;
+}
+
+static bool scaling_row(const img_chart_row *r)
+{
+    return r->timed && strcmp(r->backend, "threads") == 0 && threads_setting(r->setting) > 0;
+}
+
+/* One series of the scaling chart: the rows at one size with one cpus value, by N. */
+static int scaling_series(const prep *p, int w, int h, bool pinned, const char *cpus,
+                          const img_chart_row **out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < p->table->row_count && n < max; i++) {
+        const img_chart_row *r = &p->table->rows[i];
+        if (!scaling_row(r) || r->width != w || r->height != h || on_all_cpus(r) == pinned)
+            continue;
+        if (pinned && strcmp(r->cpus, cpus) != 0)
+            continue;
+        int t = threads_setting(r->setting), k = 0;
+        bool dup = false;
+        for (int j = 0; j < n; j++)
+            dup |= threads_setting(out[j]->setting) == t;
+        if (dup)
+            continue;
+        /* Sorted by thread count. */
+        for (k = n++; k > 0 && threads_setting(out[k - 1]->setting) > t; k--)
+            out[k] = out[k - 1];
+        out[k] = r;
+    }
+    /* Speedups need the one-thread baseline. */
+    return n >= 2 && threads_setting(out[0]->setting) == 1 ? n : 0;
+}
+
+static int chart_threads_scaling(prep *p)
+{
+    const img_chart_table *t = p->table;
+    /* The size with the most scaling rows (the largest on a tie). */
+    size_list sizes = {0};
+    for (int i = 0; i < t->row_count; i++)
+        if (scaling_row(&t->rows[i]))
+            size_add(&sizes, t->rows[i].width, t->rows[i].height);
+    int best = -1, best_count = 0;
+    for (int s = 0; s < sizes.n; s++) {
+        int count = 0;
+        for (int i = 0; i < t->row_count; i++)
+            count += scaling_row(&t->rows[i]) && row_at(&t->rows[i], &sizes, s);
+        if (count >= best_count) {
+            best = s;
+            best_count = count;
+        }
+    }
+    const char *pinned_cpus = NULL;
+    for (int i = 0; best >= 0 && i < t->row_count && !pinned_cpus; i++)
+        if (scaling_row(&t->rows[i]) && row_at(&t->rows[i], &sizes, best) &&
+            !on_all_cpus(&t->rows[i]))
+            pinned_cpus = t->rows[i].cpus;
+    const img_chart_row *one[64], *all[64];
+    int n_one = best >= 0 && pinned_cpus
+                    ? scaling_series(p, sizes.w[best], sizes.h[best], true, pinned_cpus, one, 64)
+                    : 0;
+    int n_all = best >= 0 ? scaling_series(p, sizes.w[best], sizes.h[best], false, NULL, all, 64)
+                          : 0;
+    if (n_one == 0 && n_all == 0)
+        return skip(p, IMG_CHART_THREADS_SCALING,
+                    "no threads rows with setting threads=1 and more thread counts");
+    int cores = cores_of(p);
+    img_chart_file f;
+    if (dat_open(p, &f, "threads_scaling.dat") != 0)
+        return -1;
+    fprintf(f.f, "# threads backend at %dx%d: speedup over threads=1 with the same cpus\n"
+                 "# one block per series (gnuplot index): a header line with its name, then:\n"
+                 "# threads, speedup, ideal speedup, involuntary context switches per run\n",
+            sizes.w[best], sizes.h[best]);
+    int blocks = 0;
+    for (int series = 0; series < 2; series++) {
+        const img_chart_row **rows = series == 0 ? one : all;
+        int n = series == 0 ? n_one : n_all;
+        if (n == 0)
+            continue;
+        char title[LABEL_LEN];
+        if (series == 0)
+            snprintf(title, sizeof title, "pinned to CPU %s: threads interleave", pinned_cpus);
+        else if (cores > 0)
+            snprintf(title, sizeof title, "all %d core%s: threads run in parallel", cores,
+                     cores == 1 ? "" : "s");
+        else
+            snprintf(title, sizeof title, "all cores: threads run in parallel");
+        fprintf(f.f, "%s", blocks++ ? "\n\n" : "");
+        put_label(f.f, title);
+        fputc('\n', f.f);
+        for (int i = 0; i < n; i++) {
+            int threads = threads_setting(rows[i]->setting);
+            double ideal = series == 0 ? 1.0 : (cores > 0 && threads > cores ? cores : threads);
+            fprintf(f.f, "%d", threads);
+            put_num(f.f, rows[0]->median_s / rows[i]->median_s, 3);
+            put_num(f.f, ideal, 0);
+            put_num(f.f, rows[i]->ivcsw_per_run, 2);
+            fputc('\n', f.f);
+        }
+    }
+    if (img_chart_file_commit(&f, p->err) != 0)
+        return -1;
+    char info[LABEL_LEN];
+    snprintf(info, sizeof info, "at %dx%d", sizes.w[best], sizes.h[best]);
+    if (write_info(p, "threads_scaling_info.dat", info, blocks) != 0)
+        return -1;
+    p->out->ready[IMG_CHART_THREADS_SCALING] = true;
+    return 0;
+}
+
+static bool simd_row(const img_chart_row *r)
+{
+    return strcmp(r->backend, "simd") == 0 && strncmp(r->setting, "simd=", 5) == 0;
+}
+
+static int chart_simd_levels(prep *p)
+{
+    const img_chart_table *t = p->table;
+    /* Levels in the order of the instruction sets, then any other the bench named. */
+    char levels[16][32];
+    char verdict[16][24];
+    bool timed[16] = {0};
+    int n = 0;
+    static const char *const known[] = {"portable", "sse4.1", "avx2", "avx512"};
+    size_list sizes = {0};
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < t->row_count; i++) {
+            const img_chart_row *r = &t->rows[i];
+            if (!simd_row(r))
+                continue;
+            const char *level = r->setting + 5;
+            bool is_known = false;
+            for (size_t k = 0; k < 4; k++)
+                is_known |= strcmp(level, known[k]) == 0;
+            if (pass == 0 && !is_known)
+                continue;
+            int k = 0;
+            while (k < n && strcmp(levels[k], level) != 0)
+                k++;
+            if (k == n) {
+                if (n == 16)
+                    continue;
+                snprintf(levels[n], sizeof levels[n], "%s", level);
+                snprintf(verdict[n], sizeof verdict[n], "%s", r->verdict);
+                n++;
+            }
+            if (r->timed) {
+                timed[k] = true;
+                size_add(&sizes, r->width, r->height);
+            }
+        }
+    /* Known levels first, in instruction-set order. */
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++) {
+            int ra = 4, rb = 4;
+            for (int k = 0; k < 4; k++) {
+                ra = strcmp(levels[a], known[k]) == 0 ? k : ra;
+                rb = strcmp(levels[b], known[k]) == 0 ? k : rb;
+            }
+            if (rb < ra) {
+                char tl[32], tv[24];
+                bool tt = timed[a];
+                memcpy(tl, levels[a], sizeof tl);
+                memcpy(tv, verdict[a], sizeof tv);
+                memcpy(levels[a], levels[b], sizeof tl);
+                memcpy(verdict[a], verdict[b], sizeof tv);
+                timed[a] = timed[b];
+                memcpy(levels[b], tl, sizeof tl);
+                memcpy(verdict[b], tv, sizeof tv);
+                timed[b] = tt;
+            }
+        }
+    if (sizes.n == 0)
+        return skip(p, IMG_CHART_SIMD_LEVELS, "no bit-exact rows of the simd backend");
+    img_chart_file f;
+    if (dat_open(p, &f, "simd_levels.dat") != 0)
+        return -1;
+    fprintf(f.f, "# simd backend: MP/s per instruction-set level\n"
+                 "# one block per input size (gnuplot index): a header line with the size,\n"
+                 "# then: level, MP/s at the median, at q3, at q1 (NaN: not timed at this size)\n");
+    for (int s = 0; s < sizes.n; s++) {
+        fprintf(f.f, "%s\"%dx%d\"\n", s ? "\n\n" : "", sizes.w[s], sizes.h[s]);
+        for (int k = 0; k < n; k++) {
+            const img_chart_row *r = NULL;
+            for (int i = 0; i < t->row_count && !r; i++)
+                if (simd_row(&t->rows[i]) && t->rows[i].timed && row_at(&t->rows[i], &sizes, s) &&
+                    strcmp(t->rows[i].setting + 5, levels[k]) == 0)
+                    r = &t->rows[i];
+            char label[LABEL_LEN];
+            if (timed[k])
+                snprintf(label, sizeof label, "%.31s", levels[k]);
+            else
+                snprintf(label, sizeof label, "%.31s (%.23s)", levels[k], verdict[k]);
+            double v[3] = {NAN, NAN, NAN};
+            if (r)
+                throughput_values(p, r, v);
+            put_label(f.f, label);
+            for (int i = 0; i < 3; i++)
+                put_num(f.f, v[i], 3);
+            fputc('\n', f.f);
+        }
+    }
+    if (img_chart_file_commit(&f, p->err) != 0)
+        return -1;
+    p->out->ready[IMG_CHART_SIMD_LEVELS] = true;
+    return 0;
+}
+
+/* For each backend, its fastest main row at (w, h): the bar that represents it. */
+static int best_per_backend(const prep *p, int w, int h, const img_chart_row **out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < p->table->row_count; i++) {
+        const img_chart_row *r = &p->table->rows[i];
+        if (!main_row(p, r) || r->width != w || r->height != h)
+            continue;
+        int k = 0;
+        while (k < n && strcmp(out[k]->backend, r->backend) != 0)
+            k++;
+        if (k == n) {
+            if (n == max)
+                continue;
+            out[n++] = r;
+        } else if (r->median_s < out[k]->median_s) {
+            out[k] = r;
+        }
+    }
+    return n;
+}
+
+static int chart_breakdown(prep *p)
+{
+    int w, h;
+    const img_chart_row *rows[64];
+    int n = largest_size(p, &w, &h) == 0 ? best_per_backend(p, w, h, rows, 64) : 0;
+    int with_parts = 0;
+    for (int i = 0; i < n; i++) {
+        bool any = false;
+        for (int k = 0; k < IMG_CHART_STAGES; k++)
+            any |= positive(rows[i]->stage_s[k]);
+        for (int k = 1; k < IMG_CHART_PARTS; k++)
+            any |= positive(rows[i]->part_s[k]);
+        with_parts += any;
+    }
+    if (with_parts == 0)
+        return skip(p, IMG_CHART_BREAKDOWN, "no row has stage times or a backend breakdown");
+    /* Only the parts some backend reported get a column (and a legend entry). */
+    bool used_stage[IMG_CHART_STAGES] = {0}, used_part[IMG_CHART_PARTS] = {0};
+    bool parts[64] = {0};
+    for (int i = 0; i < n; i++) {
+        const img_chart_row *r = rows[i];
+        /* A backend that reports its own parts is shown by them, not by stages: the
+         * stages alone would hide the transfers. */
+        for (int k = 1; k < IMG_CHART_PARTS; k++)
+            parts[i] |= positive(r->part_s[k]);
+        for (int k = 0; k < IMG_CHART_STAGES; k++)
+            used_stage[k] |= !parts[i] && positive(r->stage_s[k]);
+        for (int k = 1; k < IMG_CHART_PARTS; k++)
+            used_part[k] |= parts[i] && positive(r->part_s[k]);
+    }
+    img_chart_file f;
+    if (dat_open(p, &f, "breakdown.dat") != 0)
+        return -1;
+    fprintf(f.f, "# where the time goes at %dx%d, milliseconds, fastest setting of each backend\n"
+                 "# label, the whole pipeline's median, then one column per part that some row\n"
+                 "# has: CPU backends each stage timed alone, OpenCL upload, kernel, download\n",
+            w, h);
+    fputs("\"backend\" \"whole run (median)\"", f.f);
+    for (int k = 0; k < IMG_CHART_STAGES; k++)
+        if (used_stage[k])
+            fprintf(f.f, " \"%s\"", img_chart_stage_names[k]);
+    for (int k = 1; k < IMG_CHART_PARTS; k++)
+        if (used_part[k])
+            fprintf(f.f, " \"%s\"", img_chart_part_names[k]);
+    fputc('\n', f.f);
+    for (int i = 0; i < n; i++) {
+        const img_chart_row *r = rows[i];
+        char label[LABEL_LEN];
+        row_label(r, label, sizeof label);
+        put_label(f.f, label);
+        put_num(f.f, r->median_s * 1e3, 4);
+        for (int k = 0; k < IMG_CHART_STAGES; k++)
+            if (used_stage[k])
+                put_num(f.f, !parts[i] && positive(r->stage_s[k]) ? r->stage_s[k] * 1e3 : NAN, 4);
+        for (int k = 1; k < IMG_CHART_PARTS; k++)
+            if (used_part[k])
+                put_num(f.f, parts[i] && positive(r->part_s[k]) ? r->part_s[k] * 1e3 : NAN, 4);
+        fputc('\n', f.f);
+    }
+    if (img_chart_file_commit(&f, p->err) != 0)
+        return -1;
+    /* Each part keeps its colour whichever columns are present. */
+    if (dat_open(p, &f, "breakdown_parts.dat") != 0)
+        return -1;
+    fputs("# one line per part column of breakdown.dat, in order: name, gnuplot linetype\n", f.f);
+    for (int k = 0; k < IMG_CHART_STAGES; k++)
+        if (used_stage[k])
+            fprintf(f.f, "\"%s\" %d\n", img_chart_stage_names[k], 1 + k);
+    for (int k = 1; k < IMG_CHART_PARTS; k++)
+        if (used_part[k])
+            fprintf(f.f, "\"%s\" %d\n", img_chart_part_names[k], IMG_CHART_STAGES + k);
+    if (img_chart_file_commit(&f, p->err) != 0)
+        return -1;
+    /* The one-off build gets its own panel and scale: next to per-run milliseconds it
+     * would flatten every other bar. */
+    int builds = 0;
+    for (int i = 0; i < n; i++)
+        builds += positive(rows[i]->part_s[0]);
+    if (builds) {
+        if (dat_open(p, &f, "breakdown_build.dat") != 0)
+            return -1;
+        fputs("# backend, cold program build in milliseconds (once, before the first run)\n", f.f);
+        for (int i = 0; i < n; i++) {
+            if (!positive(rows[i]->part_s[0]))
+                continue;
+            char label[LABEL_LEN];
+            row_label(rows[i], label, sizeof label);
+            put_label(f.f, label);
+            put_num(f.f, rows[i]->part_s[0] * 1e3, 4);
+            fputc('\n', f.f);
+        }
+        if (img_chart_file_commit(&f, p->err) != 0)
+            return -1;
+    }
+    char info[LABEL_LEN];
+    snprintf(info, sizeof info, "at %dx%d, fastest setting of each backend", w, h);
+    if (write_info(p, "breakdown_info.dat", info, builds) != 0)
+        return -1;
+    p->out->ready[IMG_CHART_BREAKDOWN] = true;
+    return 0;
+}
+
+static int chart_roofline(prep *p)
+{
+    int w, h;
+    const img_chart_row *rows[64];
+    int n = largest_size(p, &w, &h) == 0 ? best_per_backend(p, w, h, rows, 64) : 0;
+    int usable = 0;
+    for (int i = 0; i < n; i++)
+        usable += positive(rows[i]->gb_per_s);
+    if (usable == 0)
+        return skip(p, IMG_CHART_ROOFLINE, "no row has a GB/s figure");
+    double bw = p->env ? p->env->copy_bandwidth_gbs : 0.0;
+    img_chart_file f;
+    if (dat_open(p, &f, "roofline.dat") != 0)
+        return -1;
+    fprintf(f.f, "# GB/s (bytes read + written) at %dx%d, fastest setting of each backend\n"
+                 "# label, GB/s, percent of the machine's copy bandwidth (NaN: not measured)\n",
+            w, h);
+    for (int i = 0; i < n; i++) {
+        char label[LABEL_LEN];
+        row_label(rows[i], label, sizeof label);
+        put_label(f.f, label);
+        put_num(f.f, positive(rows[i]->gb_per_s) ? rows[i]->gb_per_s : NAN, 3);
+        put_num(f.f, positive(bw) && positive(rows[i]->gb_per_s) ? 100.0 * rows[i]->gb_per_s / bw
+                                                                  : NAN,
+                1);
+        fputc('\n', f.f);
+    }
+    if (img_chart_file_commit(&f, p->err) != 0)
+        return -1;
+    char info[LABEL_LEN];
+    snprintf(info, sizeof info, "at %dx%d, fastest setting of each backend", w, h);
+    if (write_info(p, "roofline_info.dat", info, positive(bw) ? bw : 0.0) != 0)
+        return -1;
+    p->out->ready[IMG_CHART_ROOFLINE] = true;
+    return 0;
+}
+
+/* ---- timeline ---- */
+
+typedef struct stage_set {
+    char name[MAX_STAGES][48];
+    double first[MAX_STAGES];   /* earliest start, ms from its trace's first event */
+    int n;
+} stage_set;
+
+static int stage_index(stage_set *s, const char *name, double start_ms)
+{
+    int k = 0;
+    while (k < s->n && strcmp(s->name[k], name) != 0)
+        k++;
+    if (k == s->n) {
+        if (s->n == MAX_STAGES)
+            return MAX_STAGES - 1;   /* beyond the palette: drawn with the last one */
+        snprintf(s->name[k], sizeof s->name[k], "%s", name);
+        s->first[k] = start_ms;
+        s->n++;
+    } else if (start_ms < s->first[k]) {
+        s->first[k] = start_ms;
+    }
+    return k;
+}
+
+static double trace_origin(const img_chart_trace *t)
+{
+    double origin = INFINITY;
+    for (size_t i = 0; i < t->count; i++)
+        if (t->tasks[i].ts_us < origin)
+            origin = t->tasks[i].ts_us;
+    return t->count ? origin : 0.0;
+}
+
+/* "4 workers on CPU 0", "4 workers on CPUs 0-3": what actually ran where. */
+static void describe_trace(const img_chart_trace *t, char *buf, size_t len, const char *what)
+{
+    int workers = 0;
+    bool cpu_seen[1024] = {0};
+    int cpus = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        if (t->tasks[i].tid + 1 > workers)
+            workers = t->tasks[i].tid + 1;
+        int c = t->tasks[i].cpu;
+        if (c >= 0 && c < 1024 && !cpu_seen[c]) {
+            cpu_seen[c] = true;
+            cpus++;
+        }
+    }
+    int n = snprintf(buf, len, "%s: %d worker%s", what, workers, workers == 1 ? "" : "s");
+    if (cpus == 0 || n < 0 || (size_t)n >= len)
+        return;
+    n += snprintf(buf + n, len - (size_t)n, " on CPU%s ", cpus == 1 ? "" : "s");
+    /* Ranges: 0-3,6 */
+    bool first = true;
+    for (int c = 0; c < 1024 && (size_t)n < len; c++) {
+        if (!cpu_seen[c])
+            continue;
+        int e = c;
+        while (e + 1 < 1024 && cpu_seen[e + 1])
+            e++;
+        n += e > c ? snprintf(buf + n, len - (size_t)n, "%s%d-%d", first ? "" : ",", c, e)
+                   : snprintf(buf + n, len - (size_t)n, "%s%d", first ? "" : ",", c);
+        first = false;
+        c = e;
+    }
+}
+
+static int write_timeline(prep *p, const char *name, const img_chart_trace *t,
+                          const stage_set *stages)
+{
+    img_chart_file f;
+    if (dat_open(p, &f, name) != 0)
+        return -1;
+    fprintf(f.f, "# one block per stage (gnuplot index, same order in both files): a header\n"
+                 "# line with the stage, then: start ms, end ms, worker, cpu\n");
+    double origin = trace_origin(t);
+    stage_set lookup = *stages;
+    for (int s = 0; s < stages->n; s++) {
+        fprintf(f.f, "%s", s ? "\n\n" : "");
+        put_label(f.f, stages->name[s]);
+        fputc('\n', f.f);
+        int rows = 0;
+        for (size_t i = 0; i < t->count; i++) {
+            const img_chart_task *k = &t->tasks[i];
+            if (stage_index(&lookup, k->stage, 0) != s)
+                continue;
+            double start = (k->ts_us - origin) / 1e3;
+            fprintf(f.f, "%.4f %.4f %d %d\n", start, start + k->dur_us / 1e3, k->tid, k->cpu);
+            rows++;
+        }
+        /* A stage absent from this trace still needs its block, so colours match
+         * between the panels; an undefined point draws nothing. */
+        if (rows == 0)
+            fputs("NaN NaN NaN NaN\n", f.f);
+    }
+    return img_chart_file_commit(&f, p->err);
+}
+
+static int chart_timeline(prep *p)
+{
+    static const char *const files[2] = {"trace_one_core.json", "trace_all_cores.json"};
+    img_chart_trace traces[2] = {{0}};
+    char path[4096];
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        if ((rc = join(path, sizeof path, p->dir, files[i], p->err)) != 0)
+            break;
+        if (!file_exists(path)) {
+            char why[200];
+            snprintf(why, sizeof why, "no %s in the folder (a trace of the threads backend)",
+                     files[i]);
+            skip(p, IMG_CHART_TIMELINE, why);
+            goto out;
+        }
+        /* A broken trace costs this chart only, not the report. */
+        img_error terr;
+        if (img_chart_trace_load(path, &traces[i], &terr) != 0) {
+            skip(p, IMG_CHART_TIMELINE, terr.message);
+            goto out;
+        }
+        if (traces[i].count == 0) {
+            char why[200];
+            snprintf(why, sizeof why, "%s has no complete (\"ph\": \"X\") events", files[i]);
+            skip(p, IMG_CHART_TIMELINE, why);
+            goto out;
+        }
+    }
+    if (rc != 0)
+        goto out;
+    /* Stages in the order they first run, so the legend reads like the pipeline. */
+    stage_set stages = {0};
+    for (int i = 0; i < 2; i++) {
+        double origin = trace_origin(&traces[i]);
+        for (size_t k = 0; k < traces[i].count; k++) {
+            const img_chart_task *task = &traces[i].tasks[k];
+            stage_index(&stages, task->stage, (task->ts_us - origin) / 1e3);
+        }
+    }
+    for (int a = 0; a < stages.n; a++)
+        for (int b = a + 1; b < stages.n; b++)
+            if (stages.first[b] < stages.first[a]) {
+                char tn[48];
+                double tf = stages.first[a];
+                memcpy(tn, stages.name[a], sizeof tn);
+                memcpy(stages.name[a], stages.name[b], sizeof tn);
+                stages.first[a] = stages.first[b];
+                memcpy(stages.name[b], tn, sizeof tn);
+                stages.first[b] = tf;
+            }
+    if ((rc = write_timeline(p, "timeline_one.dat", &traces[0], &stages)) != 0 ||
+        (rc = write_timeline(p, "timeline_all.dat", &traces[1], &stages)) != 0)
+        goto out;
+    img_chart_file f;
+    if ((rc = dat_open(p, &f, "timeline_info.dat")) != 0)
+        goto out;
+    fputs("# panel title, workers\n", f.f);
+    for (int i = 0; i < 2; i++) {
+        char title[200];
+        describe_trace(&traces[i], title, sizeof title,
+                       i == 0 ? "pinned to one core" : "all cores");
+        int workers = 0;
+        for (size_t k = 0; k < traces[i].count; k++)
+            if (traces[i].tasks[k].tid + 1 > workers)
+                workers = traces[i].tasks[k].tid + 1;
+        put_label(f.f, title);
+        fprintf(f.f, " %d\n", workers);
+    }
+    if ((rc = img_chart_file_commit(&f, p->err)) != 0)
+        goto out;
+    p->out->ready[IMG_CHART_TIMELINE] = true;
+out:
+    img_chart_trace_free(&traces[0]);
+    img_chart_trace_free(&traces[1]);
+    return rc;
+}
+
+static void make_caption(const img_chart_env *env, char *buf, size_t len)
+{
+    if (!env) {
+        snprintf(buf, len, "no bench.json: machine unknown");
+        return;
+    }
+    const char *model = img_chart_env_get(env, "cpu_model");
+    const char *cores = img_chart_env_get(env, "cores_allowed");
+    if (!*cores)
+        cores = img_chart_env_get(env, "cores_online");
+    const char *date = img_chart_env_get(env, "date");
+    snprintf(buf, len, "%s, %s core%s, %s", *model ? model : "unknown CPU", *cores ? cores : "?",
+             strcmp(cores, "1") == 0 ? "" : "s", *date ? date : "date unknown");
+}
+
+static int prepare_loaded(const img_chart_table *table, const img_chart_env *env,
+                          const char *dir, const char *data_dir, img_chart_summary *out,
+                          img_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (make_dirs(data_dir, err) != 0)
+        return -1;
+    prep p = {table, env, dir, data_dir, out, err, true};
+    out->rows = table->row_count;
+    for (int i = 0; i < table->row_count; i++) {
+        out->timed_rows += table->rows[i].timed;
+        if (table->rows[i].timed && on_all_cpus(&table->rows[i]))
+            p.pinned_only = false;
+    }
+    make_caption(env, out->caption, sizeof out->caption);
+    if (chart_throughput(&p) != 0 || chart_speedup(&p) != 0 || chart_threads_scaling(&p) != 0 ||
+        chart_simd_levels(&p) != 0 || chart_breakdown(&p) != 0 || chart_timeline(&p) != 0 ||
+        chart_roofline(&p) != 0)
+        return -1;
+    return 0;
+}
+
+/* bench.json is optional (the charts then lack the caption and bandwidth line), but a
+ * broken one is reported rather than silently ignored. */
+static int load_inputs(const char *dir, img_chart_table *table, img_chart_env *env,
+                       bool *have_env, img_error *err)
+{
+    char path[4096];
+    *have_env = false;
+    if (join(path, sizeof path, dir, "bench.csv", err) != 0 ||
+        img_chart_table_load(path, table, err) != 0)
+        return -1;
+    if (join(path, sizeof path, dir, "bench.json", err) != 0) {
+        img_chart_table_free(table);
+        return -1;
+    }
+    if (file_exists(path)) {
+        if (img_chart_env_load(path, env, err) != 0) {
+            img_chart_table_free(table);
+            return -1;
+        }
+        *have_env = true;
+    }
+    return 0;
+}
+
+int img_chart_prepare(const char *dir, const char *data_dir, img_chart_summary *out,
+                      img_error *err)
+{
+    img_chart_table table;
+    img_chart_env *env = malloc(sizeof *env);
+    bool have_env;
+    if (!env)
+        return img_fail(err, "out of memory");
+    int rc = load_inputs(dir, &table, env, &have_env, err);
+    if (rc == 0) {
+        rc = prepare_loaded(&table, have_env ? env : NULL, dir, data_dir, out, err);
+        img_chart_table_free(&table);
+    }
+    free(env);
+    return rc;
+}
+
+/* ---- gnuplot ---- */
+
+const char *img_chart_script_dir(void)
+{
+    const char *dir = getenv("IMGPIPE_GNUPLOT_DIR");
+    return dir && *dir ? dir : IMGPIPE_SOURCE_DIR "/results/gnuplot";
+}
+
+extern char **environ;
+
+/* Runs argv[0] from PATH with stdin from /dev/null and stdout + stderr into out_fd
+ * (-1: /dev/null). Returns the exit status, or -1 when it could not start. */
+static int spawn_wait(char *const argv[], int out_fd)
+{
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -1;
+    int rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (out_fd >= 0) {
+        rc |= posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+        rc |= posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+    } else {
+        rc |= posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        rc |= posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    }
+    pid_t pid;
+    if (rc == 0)
+        rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+int img_gnuplot_available(void)
+{
+    char *argv[] = {"gnuplot", "--version", NULL};
+    return spawn_wait(argv, -1) == 0;
+}
+
+/* A gnuplot single-quoted string: no escapes except '' for a quote. */
+static void gp_quoted(char *buf, size_t len, size_t *w, const char *s)
+{
+    for (; *s && *w + 3 < len; s++) {
+        if (*s == '\'')
+            buf[(*w)++] = '\'';
+        buf[(*w)++] = *s == '\n' ? ' ' : *s;
+    }
+}
+
+static void gp_assign(char *buf, size_t len, size_t *w, const char *name, const char *value)
+{
+    int n = snprintf(buf + *w, len - *w, "%s%s='", *w ? "; " : "", name);
+    if (n < 0 || (size_t)n >= len - *w)
+        return;
+    *w += (size_t)n;
+    gp_quoted(buf, len, w, value);
+    if (*w + 2 < len)
+        buf[(*w)++] = '\'';
+    buf[*w] = '\0';
+}
+
+static int move_output(const char *render, const char *dir, const char *file, img_error *err)
+{
+    char from[4096], to[4096];
+    struct stat st;
+    if (join(from, sizeof from, render, file, err) != 0 || join(to, sizeof to, dir, file, err) != 0)
+        return -1;
+    if (stat(from, &st) != 0 || st.st_size == 0)
+        return img_fail(err, "gnuplot wrote no %s", file);
+    if (rename(from, to) != 0)
+        return img_fail(err, "%s: cannot move into place: %s", to, strerror(errno));
+    return 0;
+}
+
+/* Runs one script; its PNG and SVG land in render/ and move to dir only when both
+ * are there, so a failure never leaves half a chart behind. */
+static int run_script(img_chart_id id, const char *dir, const char *data_dir, const char *render,
+                      const char *scripts, const char *caption, img_chart_file *log,
+                      img_error *err)
+{
+    const char *name = img_chart_name(id);
+    char script[4096], file[128], vars[8192];
+    size_t w = 0;
+    vars[0] = '\0';
+    snprintf(file, sizeof file, "%s.gp", name);
+    if (join(script, sizeof script, scripts, file, err) != 0)
+        return -1;
+    gp_assign(vars, sizeof vars, &w, "datadir", data_dir);
+    gp_assign(vars, sizeof vars, &w, "outdir", render);
+    gp_assign(vars, sizeof vars, &w, "caption", caption);
+    for (int k = 0; k < 2; k++) {
+        char out[4096];
+        snprintf(file, sizeof file, "%s.%s", name, k ? "svg" : "png");
+        if (join(out, sizeof out, render, file, err) != 0)
+            return -1;
+        unlink(out);
+    }
+    fprintf(log->f, "==> gnuplot -e \"%s\" %s\n", vars, script);
+    fflush(log->f);
+    char *argv[] = {"gnuplot", "-e", vars, script, NULL};
+    int status = spawn_wait(argv, fileno(log->f));
+    fprintf(log->f, "<== exit status %d\n\n", status);
+    if (status < 0)
+        return img_fail(err, "cannot run gnuplot for %s", script);
+    if (status != 0)
+        return img_fail(err, "gnuplot failed on %s (status %d); see %s/gnuplot.log", script,
+                        status, data_dir);
+    for (int k = 0; k < 2; k++) {
+        snprintf(file, sizeof file, "%s.%s", name, k ? "svg" : "png");
+        if (move_output(render, dir, file, err) != 0) {
+            img_error inner = *err;
+            return img_fail(err, "%s: %s", script, inner.message);
+        }
+    }
+    return 0;
+}
+
+int img_chart_draw_summary(const char *dir, img_chart_summary *summary, img_error *err)
+{
+    img_chart_summary local;
+    img_chart_summary *s = summary ? summary : &local;
+    memset(s, 0, sizeof *s);
+    img_chart_table table;
+    img_chart_env *env = malloc(sizeof *env);
+    bool have_env = false, loaded = false, log_open = false;
+    char data_dir[4096], render[4096], path[4096];
+    int rc = -1;
+    img_chart_file log;
+    img_error first = {{0}};
+    if (!env)
+        return img_fail(err, "out of memory");
+    if (load_inputs(dir, &table, env, &have_env, err) != 0)
+        goto out;
+    loaded = true;
+    if (join(data_dir, sizeof data_dir, dir, "chart-data", err) != 0 ||
+        join(render, sizeof render, data_dir, "render", err) != 0)
+        goto out;
+    if (prepare_loaded(&table, have_env ? env : NULL, dir, data_dir, s, err) != 0)
+        goto out;
+    const char *scripts = img_chart_script_dir();
+    if (join(path, sizeof path, scripts, "common.gp", err) != 0)
+        goto out;
+    if (!file_exists(path)) {
+        img_fail(err,
+                 "gnuplot scripts not found in %s (set IMGPIPE_GNUPLOT_DIR to results/gnuplot)",
+                 scripts);
+        goto out;
+    }
+    if (make_dirs(render, err) != 0 || join(path, sizeof path, data_dir, "gnuplot.log", err) != 0 ||
+        img_chart_file_open(&log, path, err) != 0)
+        goto out;
+    log_open = true;
+    for (int id = 0; id < IMG_CHART_COUNT; id++) {
+        img_error e;
+        if (s->ready[id]) {
+            if (run_script((img_chart_id)id, dir, data_dir, render, scripts, s->caption, &log,
+                           &e) == 0)
+                s->drawn[id] = true;
+            else if (first.message[0] == '\0')
+                first = e;
+            if (!s->drawn[id])
+                snprintf(s->skipped[id], sizeof s->skipped[id], "%s", e.message);
+        }
+        if (!s->drawn[id]) {
+            /* An old chart of this name no longer matches the data. */
+            for (int k = 0; k < 2; k++) {
+                char file[128];
+                snprintf(file, sizeof file, "%s.%s", img_chart_name((img_chart_id)id),
+                         k ? "svg" : "png");
+                if (join(path, sizeof path, dir, file, &e) == 0)
+                    unlink(path);
+            }
+        }
+    }
+    rmdir(render);   /* empty after the moves; harmless when not */
+    log_open = false;
+    if (img_chart_file_commit(&log, err) != 0)
+        goto out;
+    if (img_chart_write_html(dir, &table, have_env ? env : NULL, s, err) != 0)
+        goto out;
+    if (first.message[0]) {
+        *err = first;
+        goto out;
+    }
+    rc = 0;
+out:
+    if (log_open)
+        img_chart_file_abort(&log);
+    if (loaded)
+        img_chart_table_free(&table);
+    free(env);
+    return rc;
+}
+
+int img_chart_draw(const char *dir, img_error *err)
+{
+    return img_chart_draw_summary(dir, NULL, err);
+}
