@@ -370,6 +370,46 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
     return rc;
 }
 
+/* Scaling figures for threaded rows: speedup over the same backend with one thread
+ * (same size, same cpus) and the parallel efficiency, speedup / threads. Then the
+ * scaling table, when there is more than one thread count to compare. */
+static void summarize_scaling(img_bench_report *r)
+{
+    bool any = false;
+    for (int i = 0; i < r->row_count; i++) {
+        img_bench_row *row = &r->rows[i];
+        if (strcmp(row->verdict, "bit-exact") != 0 || strstr(row->setting, "threads=") == NULL)
+            continue;
+        for (int j = 0; j < r->row_count; j++) {
+            const img_bench_row *base = &r->rows[j];
+            if (base->threads == 1 && strcmp(base->verdict, "bit-exact") == 0 &&
+                strcmp(base->backend, row->backend) == 0 && strcmp(base->cpus, row->cpus) == 0 &&
+                base->width == row->width && base->height == row->height &&
+                strcmp(base->simd, row->simd) == 0) {
+                row->speedup_vs_1_thread = base->time.median / row->time.median;
+                row->parallel_efficiency = row->speedup_vs_1_thread / row->threads;
+                any |= row->threads > 1;
+                break;
+            }
+        }
+    }
+    if (!any)
+        return;
+    printf("\nscaling (speedup over 1 thread with the same cores; efficiency = speedup / threads)\n");
+    printf("%-13s %-6s %-11s %7s %9s %8s %10s %7s %7s\n", "backend", "cpus", "size", "threads",
+           "median ms", "speedup", "efficiency", "cores", "ivcsw");
+    for (int i = 0; i < r->row_count; i++) {
+        const img_bench_row *row = &r->rows[i];
+        if (row->speedup_vs_1_thread <= 0)
+            continue;
+        char size[32];
+        size_name(size, sizeof size, row->width, row->height);
+        printf("%-13s %-6s %-11s %7d %9.2f %8.2f %9.0f%% %7.2f %7.1f\n", row->backend, row->cpus,
+               size, row->threads, row->time.median * 1e3, row->speedup_vs_1_thread,
+               row->parallel_efficiency * 100.0, row->cpu_per_wall, row->ivcsw_per_run);
+    }
+}
+
 static int select_backends(const img_cli *cli, const img_backend **list, int *count,
                            img_error *err)
 {
@@ -541,6 +581,7 @@ int img_cmd_bench(const img_cli *cli)
             goto out;
         }
     }
+    summarize_scaling(&report);
     if (img_write_text_file(dir, "bench.csv", img_bench_write_csv, &report, &err) != 0 ||
         img_write_text_file(dir, "bench.json", img_bench_write_json, &report, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);

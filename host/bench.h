@@ -25,6 +25,8 @@ typedef struct img_bench_row {
     double gb_per_s;         /* bytes read + written per second at the median */
     double bandwidth_fraction;   /* gb_per_s / machine copy bandwidth */
     double speedup;          /* serial median / this median, same size, same run */
+    double speedup_vs_1_thread;  /* threaded backends: 1-thread median (same cpus, size) / this */
+    double parallel_efficiency;  /* speedup_vs_1_thread / threads */
     double cpu_per_run;      /* process CPU seconds per run */
     double cpu_per_wall;     /* average number of busy cores */
     double vcsw_per_run;     /* voluntary context switches per run */

@@ -54,7 +54,7 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
 {
     fputs("backend,setting,simd,threads,cpus,width,height,channels,out_width,out_height,"
           "verdict,reps,median_s,min_s,max_s,q1_s,q3_s,iqr_s,mpix_per_s,gb_per_s,"
-          "bandwidth_fraction,speedup_vs_serial,cpu_s_per_run,cpu_per_wall,vcsw_per_run,"
+          "bandwidth_fraction,speedup_vs_serial,speedup_vs_1_thread,parallel_efficiency,cpu_s_per_run,cpu_per_wall,vcsw_per_run,"
           "ivcsw_per_run,init_s,cold_s,build_s,upload_s,kernel_s,download_s,stage_brightness_s,"
           "stage_contrast_s,stage_blur_s,stage_resize_s,breakdown,note\n",
           f);
@@ -70,11 +70,12 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
         fprintf(f, ",%d,%d,%d,%d,%d,", row->width, row->height, row->channels, row->out_width,
                 row->out_height);
         csv_field(f, row->verdict);
-        fprintf(f, ",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f,%.4f,%.4f,%.3f,%.6f,%.3f,%.2f,%.2f,"
-                   "%.6f,%.6f",
+        fprintf(f, ",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f,%.4f,%.4f,%.3f,%.3f,%.3f,%.6f,%.3f,"
+                   "%.2f,%.2f,%.6f,%.6f",
                 row->time.count, row->time.median, row->time.min, row->time.max, row->time.q1,
                 row->time.q3, row->time.iqr, row->mpix_per_s, row->gb_per_s,
-                row->bandwidth_fraction, row->speedup, row->cpu_per_run, row->cpu_per_wall,
+                row->bandwidth_fraction, row->speedup, row->speedup_vs_1_thread,
+                row->parallel_efficiency, row->cpu_per_run, row->cpu_per_wall,
                 row->vcsw_per_run, row->ivcsw_per_run, row->init_s, row->cold_s);
         for (size_t c = 0; c < sizeof breakdown_columns / sizeof breakdown_columns[0]; c++) {
             double v = img_breakdown_get(&row->breakdown, breakdown_columns[c]);
@@ -165,11 +166,13 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
                 ", \"reps\": %zu, \"median_s\": %.9f, \"min_s\": %.9f, \"max_s\": %.9f, "
                 "\"q1_s\": %.9f, \"q3_s\": %.9f, \"iqr_s\": %.9f, \"mpix_per_s\": %.3f, "
                 "\"gb_per_s\": %.4f, \"bandwidth_fraction\": %.4f, \"speedup_vs_serial\": %.3f, "
+                "\"speedup_vs_1_thread\": %.3f, \"parallel_efficiency\": %.3f, "
                 "\"cpu_s_per_run\": %.6f, \"cpu_per_wall\": %.3f, \"vcsw_per_run\": %.2f, "
                 "\"ivcsw_per_run\": %.2f, \"init_s\": %.6f, \"cold_s\": %.6f, \"stages\": {",
                 row->time.count, row->time.median, row->time.min, row->time.max, row->time.q1,
                 row->time.q3, row->time.iqr, row->mpix_per_s, row->gb_per_s,
-                row->bandwidth_fraction, row->speedup, row->cpu_per_run, row->cpu_per_wall,
+                row->bandwidth_fraction, row->speedup, row->speedup_vs_1_thread,
+                row->parallel_efficiency, row->cpu_per_run, row->cpu_per_wall,
                 row->vcsw_per_run, row->ivcsw_per_run, row->init_s, row->cold_s);
         int shown = 0;
         for (int s = 0; s < IMG_STAGE_COUNT; s++) {
