@@ -52,3 +52,29 @@ double img_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+int img_select_backends(const img_cli *cli, bool serial_first, const img_backend **list, int max,
+                        int *count, img_error *err)
+{
+    const img_backend *serial = img_backend_find("serial");
+    *count = 0;
+    if (serial_first)
+        list[(*count)++] = serial;
+    for (int i = 0; i < (cli->backend_count ? cli->backend_count : (int)img_backend_count()); i++) {
+        const img_backend *b =
+            cli->backend_count ? img_backend_find(cli->backends[i]) : img_backend_at((size_t)i);
+        if (!b) {
+            char names[256];
+            img_backend_names(names, sizeof names);
+            return img_fail(err, "--backends: unknown backend '%s' (available: %s)",
+                            cli->backends[i], names);
+        }
+        /* serial is the reference: listed by default only where it is measured. */
+        if (b == serial && (serial_first || !cli->backend_count))
+            continue;
+        if (*count == max)
+            return img_fail(err, "--backends: more than %d backends", max);
+        list[(*count)++] = b;
+    }
+    return 0;
+}

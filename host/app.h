@@ -21,6 +21,13 @@ img_backend_options img_backend_options_from_cli(const img_cli *cli);
  * unavailable backend an error giving the probe's reason. */
 int img_backend_lookup(const char *name, const img_backend **out, img_error *err);
 
+/* The backends of --backends (all registered ones by default), each once. With
+ * serial_first, serial leads the list whatever was asked (bench's baseline);
+ * otherwise serial appears only when named (verify compares against it anyway).
+ * An unknown name is an error listing the valid ones. */
+int img_select_backends(const img_cli *cli, bool serial_first, const img_backend **list, int max,
+                        int *count, img_error *err);
+
 /* Seconds on the monotonic clock. */
 double img_now(void);
 

@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "bench.h"
+#include "fsutil.h"
 #include "cl_util.h"
 #include "registry.h"
 #include "synth.h"
@@ -410,30 +411,6 @@ static void summarize_scaling(img_bench_report *r)
     }
 }
 
-static int select_backends(const img_cli *cli, const img_backend **list, int *count,
-                           img_error *err)
-{
-    *count = 0;
-    list[(*count)++] = img_backend_find("serial");   /* the baseline, always first */
-    if (cli->backend_count == 0) {
-        for (size_t i = 0; i < img_backend_count(); i++)
-            if (img_backend_at(i) != list[0])
-                list[(*count)++] = img_backend_at(i);
-        return 0;
-    }
-    for (int i = 0; i < cli->backend_count; i++) {
-        const img_backend *b = img_backend_find(cli->backends[i]);
-        if (!b) {
-            char names[256];
-            img_backend_names(names, sizeof names);
-            return img_fail(err, "--backends: unknown backend '%s' (available: %s)",
-                            cli->backends[i], names);
-        }
-        if (b != list[0])
-            list[(*count)++] = b;
-    }
-    return 0;
-}
 
 /* Platform, device, version and driver the opencl backend selects, for the record. */
 static void describe_opencl(const img_cli *cli, char *buf, size_t len)
@@ -474,7 +451,7 @@ int img_cmd_bench(const img_cli *cli)
     img_plan plan = {0};
     double serial_median = 0.0;
 
-    if (select_backends(cli, backends, &backend_count, &err) != 0) {
+    if (img_select_backends(cli, true, backends, 64, &backend_count, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
         return IMG_EXIT_USAGE;
     }

@@ -53,9 +53,6 @@ double img_breakdown_get(const img_breakdown *b, const char *name);
 int img_bench_write_csv(FILE *f, const img_bench_report *report);
 int img_bench_write_json(FILE *f, const img_bench_report *report);
 
-/* mkdir -p. */
-int img_make_dirs(const char *dir, img_error *err);
-
 /* Writes through fn into dir/name atomically (temp file + rename). */
 int img_write_text_file(const char *dir, const char *name,
                         int (*fn)(FILE *, const img_bench_report *),

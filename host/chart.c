@@ -56,24 +56,6 @@ static int join(char *buf, size_t len, const char *dir, const char *name, img_er
     return 0;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir, img_error *err)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return img_fail(err, "%s: path too long", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
-    return 0;
-}
 
 static bool file_exists(const char *path)
 {
@@ -181,26 +163,26 @@ static int skip(prep *p, img_chart_id id, const char *why)
     return 0;
 }
 
-static int dat_open(prep *p, img_chart_file *f, const char *name)
+static int dat_open(prep *p, img_atomic_file *f, const char *name)
 {
     char path[4096];
     if (join(path, sizeof path, p->data_dir, name, p->err) != 0)
         return -1;
-    return img_chart_file_open(f, path, p->err);
+    return img_atomic_open(f, path, p->err);
 }
 
 /* What a script needs besides the data: a subtitle and one number, read by gnuplot's
  * stats into variables. */
 static int write_info(prep *p, const char *name, const char *text, double value)
 {
-    img_chart_file f;
+    img_atomic_file f;
     if (dat_open(p, &f, name) != 0)
         return -1;
     fputs("# subtitle, value\n", f.f);
     put_label(f.f, text);
     put_num(f.f, value, 3);
     fputc('\n', f.f);
-    return img_chart_file_commit(&f, p->err);
+    return img_atomic_commit(&f, p->err);
 }
 
 static int cores_of(const prep *p)
@@ -296,7 +278,7 @@ static int write_grouped(prep *p, img_chart_id id, bool (*want)(const img_chart_
     }
     char name[64];
     snprintf(name, sizeof name, "%s.dat", img_chart_name(id));
-    img_chart_file f;
+    img_atomic_file f;
     if (dat_open(p, &f, name) != 0) {
         free(labels);
         return -1;
@@ -318,7 +300,7 @@ static int write_grouped(prep *p, img_chart_id id, bool (*want)(const img_chart_
         }
     }
     free(labels);
-    if (img_chart_file_commit(&f, p->err) != 0)
+    if (img_atomic_commit(&f, p->err) != 0)
         return -1;
     p->out->ready[id] = true;
     return 0;
@@ -441,7 +423,7 @@ static int chart_threads_scaling(prep *p)
         return skip(p, IMG_CHART_THREADS_SCALING,
                     "no threads rows with setting threads=1 and more thread counts");
     int cores = cores_of(p);
-    img_chart_file f;
+    img_atomic_file f;
     if (dat_open(p, &f, "threads_scaling.dat") != 0)
         return -1;
     fprintf(f.f, "# threads backend at %dx%d: speedup over threads=1 with the same cpus\n"
@@ -475,7 +457,7 @@ static int chart_threads_scaling(prep *p)
             fputc('\n', f.f);
         }
     }
-    if (img_chart_file_commit(&f, p->err) != 0)
+    if (img_atomic_commit(&f, p->err) != 0)
         return -1;
     char info[LABEL_LEN];
     snprintf(info, sizeof info, "at %dx%d", sizes.w[best], sizes.h[best]);
@@ -549,7 +531,7 @@ static int chart_simd_levels(prep *p)
         }
     if (sizes.n == 0)
         return skip(p, IMG_CHART_SIMD_LEVELS, "no bit-exact rows of the simd backend");
-    img_chart_file f;
+    img_atomic_file f;
     if (dat_open(p, &f, "simd_levels.dat") != 0)
         return -1;
     fprintf(f.f, "# simd backend: MP/s per instruction-set level\n"
@@ -577,7 +559,7 @@ static int chart_simd_levels(prep *p)
             fputc('\n', f.f);
         }
     }
-    if (img_chart_file_commit(&f, p->err) != 0)
+    if (img_atomic_commit(&f, p->err) != 0)
         return -1;
     p->out->ready[IMG_CHART_SIMD_LEVELS] = true;
     return 0;
@@ -635,7 +617,7 @@ static int chart_breakdown(prep *p)
         for (int k = 1; k < IMG_CHART_PARTS; k++)
             used_part[k] |= parts[i] && positive(r->part_s[k]);
     }
-    img_chart_file f;
+    img_atomic_file f;
     if (dat_open(p, &f, "breakdown.dat") != 0)
         return -1;
     fprintf(f.f, "# where the time goes at %dx%d, milliseconds, fastest setting of each backend\n"
@@ -664,7 +646,7 @@ static int chart_breakdown(prep *p)
                 put_num(f.f, parts[i] && positive(r->part_s[k]) ? r->part_s[k] * 1e3 : NAN, 4);
         fputc('\n', f.f);
     }
-    if (img_chart_file_commit(&f, p->err) != 0)
+    if (img_atomic_commit(&f, p->err) != 0)
         return -1;
     /* Each part keeps its colour whichever columns are present. */
     if (dat_open(p, &f, "breakdown_parts.dat") != 0)
@@ -676,7 +658,7 @@ static int chart_breakdown(prep *p)
     for (int k = 1; k < IMG_CHART_PARTS; k++)
         if (used_part[k])
             fprintf(f.f, "\"%s\" %d\n", img_chart_part_names[k], IMG_CHART_STAGES + k);
-    if (img_chart_file_commit(&f, p->err) != 0)
+    if (img_atomic_commit(&f, p->err) != 0)
         return -1;
     /* The one-off build gets its own panel and scale: next to per-run milliseconds it
      * would flatten every other bar. */
@@ -696,7 +678,7 @@ static int chart_breakdown(prep *p)
             put_num(f.f, rows[i]->part_s[0] * 1e3, 4);
             fputc('\n', f.f);
         }
-        if (img_chart_file_commit(&f, p->err) != 0)
+        if (img_atomic_commit(&f, p->err) != 0)
             return -1;
     }
     char info[LABEL_LEN];
@@ -718,7 +700,7 @@ static int chart_roofline(prep *p)
     if (usable == 0)
         return skip(p, IMG_CHART_ROOFLINE, "no row has a GB/s figure");
     double bw = p->env ? p->env->copy_bandwidth_gbs : 0.0;
-    img_chart_file f;
+    img_atomic_file f;
     if (dat_open(p, &f, "roofline.dat") != 0)
         return -1;
     fprintf(f.f, "# GB/s (bytes read + written) at %dx%d, fastest setting of each backend\n"
@@ -734,7 +716,7 @@ static int chart_roofline(prep *p)
                 1);
         fputc('\n', f.f);
     }
-    if (img_chart_file_commit(&f, p->err) != 0)
+    if (img_atomic_commit(&f, p->err) != 0)
         return -1;
     char info[LABEL_LEN];
     snprintf(info, sizeof info, "at %dx%d, fastest setting of each backend", w, h);
@@ -815,7 +797,7 @@ static void describe_trace(const img_chart_trace *t, char *buf, size_t len, cons
 static int write_timeline(prep *p, const char *name, const img_chart_trace *t,
                           const stage_set *stages)
 {
-    img_chart_file f;
+    img_atomic_file f;
     if (dat_open(p, &f, name) != 0)
         return -1;
     fprintf(f.f, "# one block per stage (gnuplot index, same order in both files): a header\n"
@@ -840,7 +822,7 @@ static int write_timeline(prep *p, const char *name, const img_chart_trace *t,
         if (rows == 0)
             fputs("NaN NaN NaN NaN\n", f.f);
     }
-    return img_chart_file_commit(&f, p->err);
+    return img_atomic_commit(&f, p->err);
 }
 
 static int chart_timeline(prep *p)
@@ -897,7 +879,7 @@ static int chart_timeline(prep *p)
     if ((rc = write_timeline(p, "timeline_one.dat", &traces[0], &stages)) != 0 ||
         (rc = write_timeline(p, "timeline_all.dat", &traces[1], &stages)) != 0)
         goto out;
-    img_chart_file f;
+    img_atomic_file f;
     if ((rc = dat_open(p, &f, "timeline_info.dat")) != 0)
         goto out;
     fputs("# panel title, workers\n", f.f);
@@ -912,7 +894,7 @@ static int chart_timeline(prep *p)
         put_label(f.f, title);
         fprintf(f.f, " %d\n", workers);
     }
-    if ((rc = img_chart_file_commit(&f, p->err)) != 0)
+    if ((rc = img_atomic_commit(&f, p->err)) != 0)
         goto out;
     p->out->ready[IMG_CHART_TIMELINE] = true;
 out:
@@ -941,7 +923,7 @@ static int prepare_loaded(const img_chart_table *table, const img_chart_env *env
                           img_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (make_dirs(data_dir, err) != 0)
+    if (img_make_dirs(data_dir, err) != 0)
         return -1;
     prep p = {table, env, dir, data_dir, out, err, true};
     out->rows = table->row_count;
@@ -1083,7 +1065,7 @@ static int move_output(const char *render, const char *dir, const char *file, im
 /* Runs one script; its PNG and SVG land in render/ and move to dir only when both
  * are there, so a failure never leaves half a chart behind. */
 static int run_script(img_chart_id id, const char *dir, const char *data_dir, const char *render,
-                      const char *scripts, const char *caption, img_chart_file *log,
+                      const char *scripts, const char *caption, img_atomic_file *log,
                       img_error *err)
 {
     const char *name = img_chart_name(id);
@@ -1133,7 +1115,7 @@ int img_chart_draw_summary(const char *dir, img_chart_summary *summary, img_erro
     bool have_env = false, loaded = false, log_open = false;
     char data_dir[4096], render[4096], path[4096];
     int rc = -1;
-    img_chart_file log;
+    img_atomic_file log;
     img_error first = {{0}};
     if (!env)
         return img_fail(err, "out of memory");
@@ -1154,8 +1136,8 @@ int img_chart_draw_summary(const char *dir, img_chart_summary *summary, img_erro
                  scripts);
         goto out;
     }
-    if (make_dirs(render, err) != 0 || join(path, sizeof path, data_dir, "gnuplot.log", err) != 0 ||
-        img_chart_file_open(&log, path, err) != 0)
+    if (img_make_dirs(render, err) != 0 || join(path, sizeof path, data_dir, "gnuplot.log", err) != 0 ||
+        img_atomic_open(&log, path, err) != 0)
         goto out;
     log_open = true;
     for (int id = 0; id < IMG_CHART_COUNT; id++) {
@@ -1182,7 +1164,7 @@ int img_chart_draw_summary(const char *dir, img_chart_summary *summary, img_erro
     }
     rmdir(render);   /* empty after the moves; harmless when not */
     log_open = false;
-    if (img_chart_file_commit(&log, err) != 0)
+    if (img_atomic_commit(&log, err) != 0)
         goto out;
     if (img_chart_write_html(dir, &table, have_env ? env : NULL, s, err) != 0)
         goto out;
@@ -1193,7 +1175,7 @@ int img_chart_draw_summary(const char *dir, img_chart_summary *summary, img_erro
     rc = 0;
 out:
     if (log_open)
-        img_chart_file_abort(&log);
+        img_atomic_abort(&log);
     if (loaded)
         img_chart_table_free(&table);
     free(env);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "fsutil.h"
 
 /* ---- CSV (RFC 4180: quoted fields may hold commas, doubled quotes, newlines) ---- */
 
@@ -154,19 +155,5 @@ int img_chart_draw(const char *dir, img_error *err);
 int img_chart_write_html(const char *dir, const img_chart_table *table,
                          const img_chart_env *env, const img_chart_summary *summary,
                          img_error *err);
-
-/* Atomic text output: a temporary file next to the target, renamed over it on commit,
- * so a reader never sees half a file. */
-typedef struct img_chart_file {
-    FILE *f;
-    char path[4096];
-    char tmp[4200];
-} img_chart_file;
-
-int img_chart_file_open(img_chart_file *file, const char *path, img_error *err);
-/* Flushes, closes and renames; on any failure removes the temporary file. */
-int img_chart_file_commit(img_chart_file *file, img_error *err);
-/* Closes and removes the temporary file (for error paths). */
-void img_chart_file_abort(img_chart_file *file);
 
 #endif

@@ -277,8 +277,8 @@ int img_chart_write_html(const char *dir, const img_chart_table *table,
     char path[4096];
     if (snprintf(path, sizeof path, "%s/index.html", dir) >= (int)sizeof path)
         return img_fail(err, "%s: path too long", dir);
-    img_chart_file out;
-    if (img_chart_file_open(&out, path, err) != 0)
+    img_atomic_file out;
+    if (img_atomic_open(&out, path, err) != 0)
         return -1;
     FILE *f = out.f;
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -312,7 +312,7 @@ int img_chart_write_html(const char *dir, const img_chart_table *table,
           f);
     write_charts(f, summary);
     if (write_verdicts(f, table) != 0) {
-        img_chart_file_abort(&out);
+        img_atomic_abort(&out);
         return img_fail(err, "%s: out of memory", path);
     }
     write_results(f, table);
@@ -329,5 +329,5 @@ int img_chart_write_html(const char *dir, const img_chart_table *table,
     fputs("</section>\n</main>\n<footer><p class=\"caption\">Written by <code>imgpipe chart"
           "</code>; redraw with <code>imgpipe chart DIR</code>.</p></footer>\n</body>\n</html>\n",
           f);
-    return img_chart_file_commit(&out, err);
+    return img_atomic_commit(&out, err);
 }

@@ -1,5 +1,7 @@
 #include "cl_util.h"
 
+#include "fsutil.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -363,24 +365,6 @@ int img_cl_cache_dir(char *buf, size_t len, img_error *err)
     return 0;
 }
 
-/* mkdir -p: creates each missing component of an absolute path. */
-static int make_dirs(const char *path)
-{
-    char tmp[512];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -1;
-    for (char *p = tmp + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        if (c == '\0')
-            return 0;
-        *p = c;
-    }
-}
 
 /* FNV-1a 64 over length-prefixed fields, so ("ab", "c") and ("a", "bc") differ. */
 static uint64_t hash_field(uint64_t h, const void *data, size_t len)
@@ -475,21 +459,6 @@ static cl_program load_cached(cl_context context, cl_device_id device, const cha
     return program;
 }
 
-int img_cl_write_file_atomic(const char *path, const void *data, size_t len)
-{
-    char tmp[600];
-    if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return -1;
-    bool ok = fwrite(data, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok)
-        unlink(tmp);
-    return ok ? 0 : -1;
-}
 
 static bool save_cached(cl_program program, const char *dir, const char *path)
 {
@@ -508,7 +477,7 @@ static bool save_cached(cl_program program, const char *dir, const char *path)
     unsigned char *bins[1] = {bin};
     bool ok = clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) ==
                   CL_SUCCESS &&
-              make_dirs(dir) == 0 && img_cl_write_file_atomic(path, bin, size) == 0;
+              img_make_dirs(dir, NULL) == 0 && img_write_file_atomic(path, bin, size, NULL) == 0;
     free(bin);
     return ok;
 }

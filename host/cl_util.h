@@ -60,9 +60,6 @@ void img_cl_platform_string(cl_platform_id platform, cl_platform_info param, cha
  * sources, binaries and the tuning file. */
 unsigned char *img_cl_read_file(const char *path, size_t *len);
 
-/* Writes a file through a temporary beside it and a rename, so a concurrent reader
- * sees either the old file, no file, or the whole new one. 0 or -1. */
-int img_cl_write_file_atomic(const char *path, const void *data, size_t len);
 
 /* The program cache directory: $XDG_CACHE_HOME/imgpipe, else $HOME/.cache/imgpipe.
  * Fails (with no side effect) when neither variable is set or the path is too long. */

@@ -8,31 +8,6 @@
 #include "registry.h"
 #include "verify.h"
 
-/* The backends named by --backends, or every registered one but serial. Unknown
- * names are usage errors. */
-static int select_backends(const img_cli *cli, const img_backend **list, int *count,
-                           img_error *err)
-{
-    *count = 0;
-    if (cli->backend_count == 0) {
-        for (size_t i = 0; i < img_backend_count(); i++)
-            if (strcmp(img_backend_at(i)->name, "serial") != 0)
-                list[(*count)++] = img_backend_at(i);
-        return 0;
-    }
-    for (int i = 0; i < cli->backend_count; i++) {
-        const img_backend *b = img_backend_find(cli->backends[i]);
-        if (!b) {
-            char names[256];
-            img_backend_names(names, sizeof names);
-            return img_fail(err, "--backends: unknown backend '%s' (available: %s)",
-                            cli->backends[i], names);
-        }
-        list[(*count)++] = b;
-    }
-    return 0;
-}
-
 int img_cmd_verify(const img_cli *cli)
 {
     img_error err = {{0}};
@@ -42,7 +17,8 @@ int img_cmd_verify(const img_cli *cli)
     int count = 0, mismatches = 0, failures = 0;
     bool diff_written = false;
 
-    if (select_backends(cli, list, &count, &err) != 0) {
+    if (img_select_backends(cli, false, list, (int)(sizeof list / sizeof list[0]), &count,
+                            &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
         return IMG_EXIT_USAGE;
     }

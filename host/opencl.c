@@ -19,6 +19,7 @@
 #include <CL/cl.h>
 
 #include "cl_util.h"
+#include "fsutil.h"
 
 /* Generated from kernels/pipeline.cl by kernels/embed.cmake. */
 extern const unsigned char img_cl_pipeline_source[];
@@ -395,7 +396,7 @@ static void save_tuning(const opencl_state *st)
             used += (size_t)snprintf(text + used, sizeof text - used, "%s %zu %zu\n",
                                      kernel_names[k], st->shape[k][0], st->shape[k][1]);
     /* A file that cannot be written only costs the next process a retune. */
-    img_cl_write_file_atomic(path, text, used);
+    img_write_file_atomic(path, text, used, NULL);
 }
 
 /* Tries a few work-group shapes for kernel k on the current data and keeps the

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "bench.h"
+#include "fsutil.h"
 
 double img_breakdown_get(const img_breakdown *b, const char *name)
 {
@@ -193,62 +194,23 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
     return ferror(f) ? -1 : 0;
 }
 
-/* mkdir -p for the output folder. */
-int img_make_dirs(const char *dir, img_error *err)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return img_fail(err, "%s: path too long", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
-    return 0;
-}
-
 int img_write_text_file(const char *dir, const char *name,
                         int (*fn)(FILE *, const img_bench_report *),
                         const img_bench_report *report, img_error *err)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
+    img_atomic_file file;
     if (img_make_dirs(dir, err) != 0)
         return -1;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return img_fail(err, "%s: cannot create: %s", path, strerror(errno));
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        return img_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return img_fail(err, "%s/%s: path too long", dir, name);
+    if (img_atomic_open(&file, path, err) != 0)
+        return -1;
+    if (fn(file.f, report) != 0) {
+        img_atomic_abort(&file);
+        return img_fail(err, "%s: write failed", path);
     }
-    int rc = fn(f, report);
-    if (fflush(f) != 0)
-        rc = -1;
-    int saved = errno;
-    if (fclose(f) != 0 && rc == 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc == 0 && chmod(tmp, 0644) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0) {
-        saved = errno;
-        rc = -1;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        return img_fail(err, "%s: write failed: %s", path, strerror(saved));
-    }
-    return 0;
+    return img_atomic_commit(&file, err);
 }
 
 double img_measure_copy_bandwidth(void)

@@ -1,5 +1,7 @@
 #include "trace.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,50 +129,12 @@ static void print_events(FILE *f, const img_trace *trace, int threads)
 
 int img_trace_write(const img_trace *trace, const char *path, int threads, img_error *err)
 {
-    /* The temporary file lives next to the target so rename() stays within one file
-     * system and is atomic: a reader sees the old trace or the new one, never half. */
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return img_fail(err, "out of memory writing trace %s", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return img_fail(err, "cannot create trace file %s: %s", path, strerror(e));
-    }
-    /* mkstemp makes the file 0600; a trace is meant to be opened by other tools and
-     * users, so give it the usual 0644 (umask cannot be read without changing it). */
-    (void)fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return img_fail(err, "cannot write trace file %s: %s", path, strerror(e));
-    }
-    print_events(f, trace, threads);
-    /* ferror catches a failed fputs/fprintf; fclose catches the final flush. */
-    int failed = ferror(f);
-    int e = failed ? EIO : 0;
-    if (fclose(f) != 0 && !failed) {
-        failed = 1;
-        e = errno;
-    }
-    if (!failed && rename(tmp, path) != 0) {
-        failed = 1;
-        e = errno;
-    }
-    if (failed) {
-        unlink(tmp);
-        free(tmp);
-        return img_fail(err, "cannot write trace file %s: %s", path, strerror(e));
-    }
-    free(tmp);
-    return 0;
+    /* Atomic, so a viewer reloading the file sees the old trace or the new one. */
+    img_atomic_file file;
+    if (img_atomic_open(&file, path, err) != 0)
+        return -1;
+    print_events(file.f, trace, threads);
+    return img_atomic_commit(&file, err);
 }
 
 void img_trace_free(img_trace *trace)
