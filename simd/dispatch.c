@@ -132,13 +132,21 @@ static int prepare_blur(img_simd_kernel *k, const img_plan *plan, img_error *err
 
     k->radius = r;
     k->h_pairs = r + 1;
-    for (int j = 0; j <= r; j++)
+    for (int j = 0; j <= r; j++) {
         k->h_w[j] = pack_pair(w[2 * j], 2 * j + 1 <= 2 * r ? w[2 * j + 1] : 0);
+        k->h_wo[j] = pack_pair(j > 0 ? w[2 * j - 1] : 0, w[2 * j]);
+    }
 
     bool sym = true;
     for (int i = 1; i <= r; i++)
         sym = sym && w[r - i] == w[r + i];
-    k->v_symmetric = sym;
+    k->symmetric = sym;
+    /* Symmetric horizontal pairs: (W[2j], W[2j+1]) while both taps are left of the
+     * centre, then (W[r], 0) for even r or (W[r-1], W[r]) for odd r. */
+    int j = 0;
+    for (; 2 * j + 1 < r; j++)
+        k->h_ws[j] = pack_pair(w[2 * j], w[2 * j + 1]);
+    k->h_ws[j] = r % 2 == 0 ? pack_pair(w[r], 0) : pack_pair(w[r - 1], w[r]);
     /* Term weights: symmetric: W_0, W_1..W_r (term m = row y-m + row y+m); otherwise
      * W_-r..W_r. An odd count pairs its last term with the bias constant. */
     int32_t t[2 * IMG_BLUR_MAX_RADIUS + 1];

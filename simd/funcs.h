@@ -30,7 +30,9 @@
 /* Rows of the vertical blur computed per call, so that one column chunk of the
  * 2r+K horizontally blurred rows is read K times from L1 instead of once per output
  * row from L2. */
+#ifndef IMG_SIMD_BATCH_ROWS
 #define IMG_SIMD_BATCH_ROWS 8
+#endif
 
 /* The horizontal pass stores h - IMG_SIMD_H_BIAS (h in [0, 32640]) so that the sum of
  * two mirrored rows, h[y-k] + h[y+k] - 2 * bias, still fits int16 and the vertical
@@ -59,9 +61,12 @@ typedef struct img_simd_kernel {
     /* Blur: radius 0 means off. Weight pairs are packed (lo = first tap, hi = second)
      * as int16 pairs for madd. */
     int radius;
-    bool v_symmetric;          /* W[-k] == W[k]: vertical pass adds mirrored rows */
+    bool symmetric;          /* W[-k] == W[k]: vertical pass adds mirrored rows */
     int h_pairs;               /* r + 1 tap pairs (2r+1 taps padded with a zero) */
-    int32_t h_w[IMG_BLUR_MAX_RADIUS + 1];
+    int32_t h_w[IMG_BLUR_MAX_RADIUS + 1];    /* even outputs: (W[2j], W[2j+1]) */
+    int32_t h_wo[IMG_BLUR_MAX_RADIUS + 1];   /* odd outputs: (W[2j-1], W[2j]) */
+    int32_t h_ws[IMG_BLUR_MAX_RADIUS / 2 + 1];   /* symmetric: (W[2j], W[2j+1]) for the
+                                                    left pairs, then the centre pair */
     int v_terms;               /* r + 1 (symmetric) or 2r + 1 */
     int32_t v_w[IMG_BLUR_MAX_RADIUS + 1];   /* (v_terms + 1) / 2 pairs */
 

@@ -72,6 +72,13 @@ typedef simde__m512i vec;
 #define V_PACKUS16(a, b) simde_mm512_packus_epi16(a, b)
 /* Lanes of 16 bits: even from a, odd from b. */
 #define V_BLEND_ODD16(a, b) simde_mm512_mask_blend_epi16(UINT32_C(0xAAAAAAAA), a, b)
+/* Exchanges the two 16-bit halves of every 32-bit lane (see v_swap16 below). */
+#define V_SWAP16_NATIVE(a) simde_mm512_rol_epi32(a, 16)
+#define V_OR(a, b) simde_mm512_or_si512(a, b)
+#if defined(SIMDE_X86_AVX512F_NATIVE)
+#define IMG_SIMD_SWAP_NATIVE 1
+#endif
+#define V_AND(a, b) simde_mm512_and_si512(a, b)
 
 /* packus(A, B) interleaves A and B per 128-bit lane; put the 64-bit halves back in
  * order A0 A1 A2 A3 B0 B1 B2 B3. */
@@ -143,6 +150,13 @@ typedef simde__m256i vec;
 #define V_PACKS32(a, b) simde_mm256_packs_epi32(a, b)
 #define V_PACKUS16(a, b) simde_mm256_packus_epi16(a, b)
 #define V_BLEND_ODD16(a, b) simde_mm256_blend_epi16(a, b, 0xAA)
+#define V_SWAP16_NATIVE(a) simde_mm256_shuffle_epi8(a, simde_mm256_setr_epi8(2, 3, 0, 1, 6, 7, \
+    4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13))
+#define V_OR(a, b) simde_mm256_or_si256(a, b)
+#if defined(SIMDE_X86_AVX2_NATIVE)
+#define IMG_SIMD_SWAP_NATIVE 1
+#endif
+#define V_AND(a, b) simde_mm256_and_si256(a, b)
 
 IMG_INLINE vec v_fix64(vec v)
 {
@@ -201,6 +215,13 @@ typedef simde__m128i vec;
 #define V_PACKS32(a, b) simde_mm_packs_epi32(a, b)
 #define V_PACKUS16(a, b) simde_mm_packus_epi16(a, b)
 #define V_BLEND_ODD16(a, b) simde_mm_blend_epi16(a, b, 0xAA)
+#define V_SWAP16_NATIVE(a) simde_mm_shuffle_epi8(a, simde_mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, \
+    10, 11, 8, 9, 14, 15, 12, 13))
+#define V_OR(a, b) simde_mm_or_si128(a, b)
+#if defined(SIMDE_X86_SSSE3_NATIVE)
+#define IMG_SIMD_SWAP_NATIVE 1
+#endif
+#define V_AND(a, b) simde_mm_and_si128(a, b)
 
 /* One 128-bit lane: packs and unpacks keep the order, nothing to fix. */
 IMG_INLINE vec v_fix64(vec v)
@@ -232,6 +253,22 @@ IMG_INLINE vec v_gather32(const int32_t *base, vec idx)
 #error "IMG_SIMD_BITS must be 128, 256 or 512"
 #endif
 
+/* Swaps the 16-bit halves of each 32-bit lane: one shuffle/rotate natively; SIMDe's
+ * portable byte shuffle is a slow scalar loop, so two shifts and an or otherwise. */
+#ifdef IMG_SIMD_SWAP_NATIVE
+#define V_SWAP16(a) V_SWAP16_NATIVE(a)
+#else
+#define V_SWAP16(a) V_OR(V_SLLI32(a, 16), V_SRLI32(a, 16))
+#endif
+
+/* acc + madd(a, b). With AVX512-VNNI one vpdpwssd; the sums never come near the
+ * int32 limits (see funcs.h), so both forms are the same exact arithmetic. */
+#if defined(IMG_SIMD_VNNI) && IMG_SIMD_BITS == 512
+#define V_DPWSSD(acc, a, b) simde_mm512_dpwssd_epi32(acc, a, b)
+#else
+#define V_DPWSSD(acc, a, b) V_ADD32(acc, V_MADD16(a, b))
+#endif
+
 #define L16 (VB / 2)   /* int16 lanes */
 #define L32 (VB / 4)   /* int32 lanes */
 
@@ -261,7 +298,9 @@ _Static_assert(IMG_SIMD_VBIAS_VALUE * IMG_SIMD_VBIAS_WEIGHT == IMG_SIMD_VACC_STA
                "the bias pair must reproduce 2^28 + 2^20");
 
 /* Rows of vertical-blur output computed per column chunk (see blur_v_rows). */
+#ifndef IMG_SIMD_VCHUNK
 #define IMG_SIMD_VCHUNK 512
+#endif
 _Static_assert(IMG_SIMD_VCHUNK % IMG_SIMD_MAX_VECTOR == 0, "chunk of whole vectors");
 
 /* ---------------------------------------------------------------------------------
@@ -276,28 +315,47 @@ IMG_INLINE vec contrast16(vec v, vec c2)
     return V_ADD16(V_MULHRS16(V_SUB16(V_SLLI16(v, 6), V_SET16(8192)), c2), V_SET16(128));
 }
 
+/* The point stages' parameters as vectors, built once per row in a local so that the
+ * flags and constants stay in registers (stores through SIMDe may alias anything as
+ * far as the compiler knows, which would otherwise reload them per vector). */
+typedef struct point_vecs {
+    bool bright_on, bright_neg, contrast_on;
+    vec bright16, bright8, c2;
+} point_vecs;
+
+IMG_INLINE point_vecs point_setup(const img_simd_kernel *k)
+{
+    point_vecs pv;
+    pv.bright_on = k->bright_on;
+    pv.bright_neg = k->brightness < 0;
+    pv.contrast_on = k->contrast_on;
+    pv.bright16 = V_SET16(k->brightness);
+    pv.bright8 = V_SET8(k->brightness < 0 ? -k->brightness : k->brightness);
+    pv.c2 = V_SET16(2 * k->contrast_q8);
+    return pv;
+}
+
 /* The enabled point stages on int16 lanes holding 0..255. */
-IMG_INLINE vec point16(vec v, const img_simd_kernel *k)
+IMG_INLINE vec point16(vec v, const point_vecs *pv)
 {
     const vec zero = V_ZERO(), top = V_SET16(255);
-    if (k->bright_on)
-        v = V_MIN16(V_MAX16(V_ADD16(v, V_SET16(k->brightness)), zero), top);
-    if (k->contrast_on)
-        v = V_MIN16(V_MAX16(contrast16(v, V_SET16(2 * k->contrast_q8)), zero), top);
+    if (pv->bright_on)
+        v = V_MIN16(V_MAX16(V_ADD16(v, pv->bright16), zero), top);
+    if (pv->contrast_on)
+        v = V_MIN16(V_MAX16(contrast16(v, pv->c2), zero), top);
     return v;
 }
 
 /* The enabled point stages on a vector of bytes. */
-IMG_INLINE vec point8(vec v, const img_simd_kernel *k)
+IMG_INLINE vec point8(vec v, const point_vecs *pv)
 {
-    if (k->bright_on)
-        v = k->brightness >= 0 ? V_ADDS_U8(v, V_SET8(k->brightness))
-                               : V_SUBS_U8(v, V_SET8(-k->brightness));
-    if (k->contrast_on) {
-        const vec zero = V_ZERO(), c2 = V_SET16(2 * k->contrast_q8);
+    if (pv->bright_on)
+        v = pv->bright_neg ? V_SUBS_U8(v, pv->bright8) : V_ADDS_U8(v, pv->bright8);
+    if (pv->contrast_on) {
+        const vec zero = V_ZERO();
         /* unpack and packus work per 128-bit lane in the same order: no fix-up. */
-        vec lo = contrast16(V_UNPACKLO8(v, zero), c2);
-        vec hi = contrast16(V_UNPACKHI8(v, zero), c2);
+        vec lo = contrast16(V_UNPACKLO8(v, zero), pv->c2);
+        vec hi = contrast16(V_UNPACKHI8(v, zero), pv->c2);
         v = V_PACKUS16(lo, hi);
     }
     return v;
@@ -306,11 +364,12 @@ IMG_INLINE vec point8(vec v, const img_simd_kernel *k)
 static void point_rows(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                        ptrdiff_t src_stride, int w, int h, const img_simd_kernel *k)
 {
+    const point_vecs pv = point_setup(k);
     for (int y = 0; y < h; y++) {
         const uint8_t *s = src + y * src_stride;
         uint8_t *d = dst + y * dst_stride;
         for (int x = 0; x < w; x += VB)
-            v_store_bytes(d + x, point8(V_LD(s + x), k), w - x);
+            v_store_bytes(d + x, point8(V_LD(s + x), &pv), w - x);
     }
 }
 
@@ -326,18 +385,29 @@ static int align_up(int v, int a)
 /* Widens (and point-ops) one source row into pp so that pp[j] = row[clamp(j - r)]
  * for j in [0, align_up(w, L16) + 2r + L16): the inner loop then needs no clamp. pp
  * must have L16 writable elements before it (the left edge is stored backwards from
- * pp + r in whole vectors). */
-static void build_pad(int16_t *pp, const uint8_t *src, int w, int r, bool point,
-                      const img_simd_kernel *k)
+ * pp + r in whole vectors). next, when not NULL, is the row that will come next: the
+ * source streams from memory and a row is about one 4 KiB page, where the hardware
+ * prefetcher stops, so it is prefetched alongside. */
+IMG_INLINE void pad_body(int16_t *body, const uint8_t *src, const uint8_t *next, int w,
+                         bool point, const img_simd_kernel *k)
+{
+    const point_vecs pv = point_setup(k);
+    for (int x = 0; x < w; x += L16) {
+        if (next)
+            simde_mm_prefetch((const char *)(next + x), SIMDE_MM_HINT_T0);
+        const vec v = v_ld_u8_i16(src + x);
+        V_ST(body + x, point ? point16(v, &pv) : v);
+    }
+}
+
+static void build_pad(int16_t *pp, const uint8_t *src, const uint8_t *next, int w, int r,
+                      bool point, const img_simd_kernel *k)
 {
     int16_t *body = pp + r;
-    if (point) {
-        for (int x = 0; x < w; x += L16)
-            V_ST(body + x, point16(v_ld_u8_i16(src + x), k));
-    } else {
-        for (int x = 0; x < w; x += L16)
-            V_ST(body + x, v_ld_u8_i16(src + x));
-    }
+    if (point)
+        pad_body(body, src, next, w, true, k);
+    else
+        pad_body(body, src, next, w, false, k);
     /* The edges replicate what the body holds, so they carry the point op too. The
      * body's last vector may have written past w: the right edge overwrites it. */
     const vec left = V_SET16(body[0]);
@@ -349,20 +419,29 @@ static void build_pad(int16_t *pp, const uint8_t *src, int w, int r, bool point,
         V_ST(pp + j, right);
 }
 
-/* One row: out[x] = sum_j W[j] * pp[x + j], j in [0, 2r], as madd on the tap pairs
- * (2j, 2j+1). A load at pp + x + 2j holds, in 32-bit lane i, the pair for output
- * x + 2i; the load one element later serves the odd outputs. */
+/* One row: out[x] = sum_j W[j] * pp[x + j], j in [0, 2r], as madd on tap pairs. A
+ * load at pp + x + 2j holds, in 32-bit lane i, the pixels x+2i+2j and x+2i+2j+1:
+ * taps (2j, 2j+1) of the even output x + 2i and taps (2j-1, 2j) of the odd output
+ * x + 2i + 1. So r + 1 loads serve both accumulators, each with its own weight
+ * pairs (h_w: even, h_wo: odd, W[-1] = W[2r+1] = 0). */
 IMG_INLINE void hblur_row_impl(int16_t *dst, const int16_t *pp, int w,
                                const img_simd_kernel *k, const int np)
 {
+    /* Weights in registers: the stores below may alias anything as far as the compiler
+     * knows, so it would otherwise reload them for every vector. */
+    vec we[IMG_BLUR_MAX_RADIUS + 1], wo[IMG_BLUR_MAX_RADIUS + 1];
+    for (int j = 0; j < np; j++) {
+        we[j] = V_SET32(k->h_w[j]);
+        wo[j] = V_SET32(k->h_wo[j]);
+    }
     const vec start = V_SET32(IMG_SIMD_HACC_START);
     for (int x = 0; x < w; x += L16) {
         const int16_t *p = pp + x;
         vec e = start, o = start;
         for (int j = 0; j < np; j++) {
-            const vec wj = V_SET32(k->h_w[j]);
-            e = V_ADD32(e, V_MADD16(V_LD(p + 2 * j), wj));
-            o = V_ADD32(o, V_MADD16(V_LD(p + 2 * j + 1), wj));
+            const vec v = V_LD(p + 2 * j);
+            e = V_DPWSSD(e, v, we[j]);
+            o = V_DPWSSD(o, v, wo[j]);
         }
         /* even: low 16 bits of e >> 7; odd: (o >> 7) << 16 == o << 9 in the high half */
         const vec h = V_BLEND_ODD16(V_SRLI32(e, 7), V_SLLI32(o, 9));
@@ -370,13 +449,65 @@ IMG_INLINE void hblur_row_impl(int16_t *dst, const int16_t *pp, int w,
     }
 }
 
-#define IMG_SIMD_HCASE(NP)                                                                 \
-    static void hblur_row_##NP(int16_t *dst, const int16_t *pp, int w,                    \
-                               const img_simd_kernel *k)                                   \
+/* The same with symmetric weights (W[t] == W[2r-t]): a tap pair and its mirror image
+ * are added before the multiply, so 13 taps take 4 madds per accumulator instead of 7.
+ * The mirror load at pp + b + 2r - 2j - 1 holds (pixel 2r-2j-1, pixel 2r-2j) per lane;
+ * swapping the halves lines it up with (2j, 2j+1). The centre tap r stands alone
+ * (weights (W[r], 0)) when r is even, or shares a lane with tap r-1 (whose mirror r+1
+ * is added in the low half only) when r is odd. Every int16 sum is at most 510. */
+IMG_INLINE vec hsym_acc(const int16_t *p, const vec *ws, const vec lo_mask, const int r)
+{
+    vec acc = V_SET32(IMG_SIMD_HACC_START);
+    int j = 0;
+    for (; 2 * j + 1 < r; j++) {
+        const vec pair = V_ADD16(V_LD(p + 2 * j), V_SWAP16(V_LD(p + 2 * r - 2 * j - 1)));
+        acc = V_DPWSSD(acc, pair, ws[j]);
+    }
+    if (r % 2 == 0) {
+        acc = V_DPWSSD(acc, V_LD(p + r), ws[j]);
+    } else {
+        const vec pair = V_ADD16(V_LD(p + r - 1), V_AND(V_SWAP16(V_LD(p + r)), lo_mask));
+        acc = V_DPWSSD(acc, pair, ws[j]);
+    }
+    return acc;
+}
+
+IMG_INLINE void hblur_row_sym_impl(int16_t *dst, const int16_t *pp, int w,
+                                   const img_simd_kernel *k, const int r)
+{
+    vec ws[IMG_BLUR_MAX_RADIUS / 2 + 1];
+    for (int j = 0; j <= r / 2; j++)
+        ws[j] = V_SET32(k->h_ws[j]);
+    const vec lo_mask = V_SET32(0xFFFF);
+    for (int x = 0; x < w; x += L16) {
+        const vec e = hsym_acc(pp + x, ws, lo_mask, r);
+        const vec o = hsym_acc(pp + x + 1, ws, lo_mask, r);
+        const vec h = V_BLEND_ODD16(V_SRLI32(e, 7), V_SLLI32(o, 9));
+        v_store_bytes(dst + x, h, 2 * (w - x));
+    }
+}
+
+/* Whether symmetric weights use the mirrored-pair kernel: it trades 3 madds for 3
+ * loads + 3 swaps per accumulator, a clear win at 128 and 256 bits, a loss at 512 bits
+ * where one 64-byte load per cycle becomes the limit (measured on Zen 4). */
+#ifndef IMG_SIMD_HSYM
+#if IMG_SIMD_BITS == 512
+#define IMG_SIMD_HSYM 0
+#else
+#define IMG_SIMD_HSYM 1
+#endif
+#endif
+#define IMG_SIMD_HCASE(R)                                                                  \
+    static void hblur_row_##R(int16_t *dst, const int16_t *pp, int w,                     \
+                              const img_simd_kernel *k)                                    \
     {                                                                                      \
-        hblur_row_impl(dst, pp, w, k, NP);                                                 \
+        if (IMG_SIMD_HSYM && k->symmetric)                                                 \
+            hblur_row_sym_impl(dst, pp, w, k, R);                                          \
+        else                                                                               \
+            hblur_row_impl(dst, pp, w, k, R + 1);                                          \
     }
 /* Unrolled for the common radii 1..12 (sigma up to 4); others take the loop. */
+IMG_SIMD_HCASE(1)
 IMG_SIMD_HCASE(2)
 IMG_SIMD_HCASE(3)
 IMG_SIMD_HCASE(4)
@@ -388,18 +519,21 @@ IMG_SIMD_HCASE(9)
 IMG_SIMD_HCASE(10)
 IMG_SIMD_HCASE(11)
 IMG_SIMD_HCASE(12)
-IMG_SIMD_HCASE(13)
 
 static void hblur_row_any(int16_t *dst, const int16_t *pp, int w, const img_simd_kernel *k)
 {
-    hblur_row_impl(dst, pp, w, k, k->h_pairs);
+    if (IMG_SIMD_HSYM && k->symmetric)
+        hblur_row_sym_impl(dst, pp, w, k, k->radius);
+    else
+        hblur_row_impl(dst, pp, w, k, k->h_pairs);
 }
 
 typedef void (*hblur_row_fn)(int16_t *, const int16_t *, int, const img_simd_kernel *);
 
 static hblur_row_fn hblur_row_for(const img_simd_kernel *k)
 {
-    switch (k->h_pairs) {
+    switch (k->radius) {
+    case 1: return hblur_row_1;
     case 2: return hblur_row_2;
     case 3: return hblur_row_3;
     case 4: return hblur_row_4;
@@ -411,7 +545,6 @@ static hblur_row_fn hblur_row_for(const img_simd_kernel *k)
     case 10: return hblur_row_10;
     case 11: return hblur_row_11;
     case 12: return hblur_row_12;
-    case 13: return hblur_row_13;
     default: return hblur_row_any;
     }
 }
@@ -422,7 +555,7 @@ static void blur_h_rows(int16_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
 {
     const hblur_row_fn row = hblur_row_for(k);
     for (int y = 0; y < h; y++) {
-        build_pad(s->pad, src + y * src_stride, w, k->radius, point, k);
+        build_pad(s->pad, src + y * src_stride, NULL, w, k->radius, point, k);
         row(dst + y * dst_stride, s->pad, w, k);
     }
 }
@@ -456,19 +589,19 @@ IMG_INLINE vec vblur_vec(const int16_t *const *rr, ptrdiff_t x, const img_simd_k
         const vec a0 = vterm(rr, 2 * p, r, sym, x), a1 = vterm(rr, 2 * p + 1, r, sym, x);
         const vec b0 = vterm(rr, 2 * p, r, sym, x + L16);
         const vec b1 = vterm(rr, 2 * p + 1, r, sym, x + L16);
-        alo = V_ADD32(alo, V_MADD16(V_UNPACKLO16(a0, a1), wv));
-        ahi = V_ADD32(ahi, V_MADD16(V_UNPACKHI16(a0, a1), wv));
-        blo = V_ADD32(blo, V_MADD16(V_UNPACKLO16(b0, b1), wv));
-        bhi = V_ADD32(bhi, V_MADD16(V_UNPACKHI16(b0, b1), wv));
+        alo = V_DPWSSD(alo, V_UNPACKLO16(a0, a1), wv);
+        ahi = V_DPWSSD(ahi, V_UNPACKHI16(a0, a1), wv);
+        blo = V_DPWSSD(blo, V_UNPACKLO16(b0, b1), wv);
+        bhi = V_DPWSSD(bhi, V_UNPACKHI16(b0, b1), wv);
     }
     if (nt & 1) {
         /* The last term's partner is the constant 16384 with weight 16448: the bias. */
         const vec wv = V_SET32(k->v_w[np]), one = V_SET16(IMG_SIMD_VBIAS_VALUE);
         const vec a0 = vterm(rr, nt - 1, r, sym, x), b0 = vterm(rr, nt - 1, r, sym, x + L16);
-        alo = V_ADD32(alo, V_MADD16(V_UNPACKLO16(a0, one), wv));
-        ahi = V_ADD32(ahi, V_MADD16(V_UNPACKHI16(a0, one), wv));
-        blo = V_ADD32(blo, V_MADD16(V_UNPACKLO16(b0, one), wv));
-        bhi = V_ADD32(bhi, V_MADD16(V_UNPACKHI16(b0, one), wv));
+        alo = V_DPWSSD(alo, V_UNPACKLO16(a0, one), wv);
+        ahi = V_DPWSSD(ahi, V_UNPACKHI16(a0, one), wv);
+        blo = V_DPWSSD(blo, V_UNPACKLO16(b0, one), wv);
+        bhi = V_DPWSSD(bhi, V_UNPACKHI16(b0, one), wv);
     }
     /* The sums are positive for h in [0, 32640] and non-negative weights, so the
      * logical shift is the spec's arithmetic one; packs/packus clamp to 0..255. */
@@ -484,9 +617,16 @@ IMG_INLINE void vblur_rows_impl(uint8_t *const *dst, int n, const int16_t *const
 {
     for (int x0 = 0; x0 < w; x0 += IMG_SIMD_VCHUNK) {
         const int x1 = w - x0 < IMG_SIMD_VCHUNK ? w : x0 + IMG_SIMD_VCHUNK;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+            /* A local copy of the row pointers: the compiler cannot keep rows[] in
+             * registers across the stores otherwise. */
+            const int16_t *rr[2 * IMG_BLUR_MAX_RADIUS + 1];
+            for (int j = 0; j <= 2 * r; j++)
+                rr[j] = rows[i + j];
+            uint8_t *d = dst[i];
             for (int x = x0; x < x1; x += VB)
-                v_store_bytes(dst[i] + x, vblur_vec(rows + i, x, k, r, sym), w - x);
+                v_store_bytes(d + x, vblur_vec(rr, x, k, r, sym), w - x);
+        }
     }
 }
 
@@ -494,7 +634,7 @@ IMG_INLINE void vblur_rows_impl(uint8_t *const *dst, int n, const int16_t *const
     static void vblur_rows_##R(uint8_t *const *dst, int n, const int16_t *const *rows,     \
                                int w, const img_simd_kernel *k)                            \
     {                                                                                      \
-        if (k->v_symmetric)                                                                \
+        if (k->symmetric)                                                                \
             vblur_rows_impl(dst, n, rows, w, k, R, true);                                  \
         else                                                                               \
             vblur_rows_impl(dst, n, rows, w, k, R, false);                                 \
@@ -529,7 +669,7 @@ static void blur_v_rows(uint8_t *const *dst, int n, const int16_t *const *rows, 
     case 11: vblur_rows_11(dst, n, rows, w, k); break;
     case 12: vblur_rows_12(dst, n, rows, w, k); break;
     default:
-        if (k->v_symmetric)
+        if (k->symmetric)
             vblur_rows_impl(dst, n, rows, w, k, k->radius, true);
         else
             vblur_rows_impl(dst, n, rows, w, k, k->radius, false);
@@ -743,7 +883,9 @@ static void strip_blur(const img_simd_strip *job, img_simd_scratch *s)
             started = true;
         }
         for (; hnext <= hi; hnext++) {
-            build_pad(s->pad, job->src + hnext * job->src_stride, w, r, job->point, k);
+            const uint8_t *row = job->src + hnext * job->src_stride;
+            build_pad(s->pad, row, hnext + 1 < h ? row + job->src_stride : NULL, w, r,
+                      job->point, k);
             hrow(s->ring + (hnext % slots) * s->ring_stride, s->pad, w, k);
         }
         for (int i = 0; i < n + 2 * r; i++)

@@ -253,6 +253,17 @@ Test(simd_stages, point_all_values)
 
 static const double sigmas[] = {0.5, 2.0, 7.0};
 
+/* Makes the plan's weights asymmetric but still valid (non-negative, sum 16384) so
+ * the vertical pass's non-symmetric path runs too. */
+static void skew_weights(img_plan *plan)
+{
+    int r = plan->blur_radius;
+    int32_t move = plan->blur_weights[r] / 5;
+    plan->blur_weights[r] -= move;
+    plan->blur_weights[r + 1] += move;
+}
+
+
 Test(simd_stages, blur_h_rows, .timeout = 120)
 {
     img_simd_funcs funcs[IMG_SIMD_LEVEL_COUNT];
@@ -265,8 +276,10 @@ Test(simd_stages, blur_h_rows, .timeout = 120)
     for (int l = 0; l < nl; l++) {
         const int maxw = 3 * funcs[l].vector_bytes + 1;
         for (size_t si = 0; si < sizeof sigmas / sizeof sigmas[0]; si++)
-            for (int point = 0; point <= 1; point++)
+            for (int mode = 0; mode < 3; mode++)
                 for (int w = 1; w <= maxw; w++) {
+                    /* mode 1: point stages folded in; mode 2: asymmetric weights */
+                    const bool point = mode == 1, skew = mode == 2;
                     const int h = 1 + (w % 3);
                     img_params p = neutral_params();
                     p.sigma = sigmas[si];
@@ -274,7 +287,10 @@ Test(simd_stages, blur_h_rows, .timeout = 120)
                     p.contrast = point ? 1.7 : 1.0;
                     img_plan plan;
                     plan_or_die(&plan, &p, w, h);
+                    if (skew)
+                        skew_weights(&plan);
                     kernel_or_die(&k, &plan, point, point, true, false);
+                    cr_assert_eq(k.symmetric, !skew);
                     cr_assert_eq(img_simd_scratch_reserve(&scr, w, k.radius, &err), 0);
                     source s;
                     source_alloc(&s, w, h);
@@ -293,8 +309,8 @@ Test(simd_stages, blur_h_rows, .timeout = 120)
                             int16_t g;
                             memcpy(&g, grow(&got, y) + 2 * x, sizeof g);
                             cr_assert_eq(g + IMG_SIMD_H_BIAS, want[y * w + x],
-                                         "%s blur_h sigma %g point %d w %d (%d,%d): %d want %d",
-                                         funcs[l].name, sigmas[si], point, w, x, y,
+                                         "%s blur_h sigma %g mode %d w %d (%d,%d): %d want %d",
+                                         funcs[l].name, sigmas[si], mode, w, x, y,
                                          g + IMG_SIMD_H_BIAS, want[y * w + x]);
                         }
                     cr_assert(guards_intact(&got), "%s blur_h w %d wrote outside its rows",
@@ -308,16 +324,6 @@ Test(simd_stages, blur_h_rows, .timeout = 120)
     }
     img_simd_scratch_free(&scr);
     img_simd_kernel_free(&k);
-}
-
-/* Makes the plan's weights asymmetric but still valid (non-negative, sum 16384) so
- * the vertical pass's non-symmetric path runs too. */
-static void skew_weights(img_plan *plan)
-{
-    int r = plan->blur_radius;
-    int32_t move = plan->blur_weights[r] / 5;
-    plan->blur_weights[r] -= move;
-    plan->blur_weights[r + 1] += move;
 }
 
 Test(simd_stages, blur_v_rows, .timeout = 120)
@@ -340,7 +346,7 @@ Test(simd_stages, blur_v_rows, .timeout = 120)
                         if (skew)
                             skew_weights(&plan);
                         kernel_or_die(&k, &plan, false, false, true, false);
-                        cr_assert_eq(k.v_symmetric, !skew);
+                        cr_assert_eq(k.symmetric, !skew);
                         const int r = k.radius;
                         /* Horizontal rows in the serial range, rows padded so the
                          * kernel may read up to the aligned width. */
