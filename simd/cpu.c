@@ -17,6 +17,10 @@ unsigned img_simd_cpu_flags(void)
         flags |= IMG_SIMD_CPU_AVX512BW;
     if (__builtin_cpu_supports("avx512vl"))
         flags |= IMG_SIMD_CPU_AVX512VL;
+    if (__builtin_cpu_supports("avx512vnni"))
+        flags |= IMG_SIMD_CPU_AVX512VNNI;
+    if (__builtin_cpu_supports("avx512vbmi"))
+        flags |= IMG_SIMD_CPU_AVX512VBMI;
 #endif
     return flags;
 }

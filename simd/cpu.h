@@ -11,6 +11,8 @@ enum {
     IMG_SIMD_CPU_AVX512F = 1u << 2,
     IMG_SIMD_CPU_AVX512BW = 1u << 3,
     IMG_SIMD_CPU_AVX512VL = 1u << 4,
+    IMG_SIMD_CPU_AVX512VNNI = 1u << 5,
+    IMG_SIMD_CPU_AVX512VBMI = 1u << 6,
 };
 
 /* The features above that this CPU and OS support (0 on non-x86 builds). */

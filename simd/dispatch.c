@@ -7,7 +7,7 @@
 #include "funcs.h"
 
 static const char *const level_names[IMG_SIMD_LEVEL_COUNT] = {"portable", "sse4.1", "avx2",
-                                                              "avx512"};
+                                                              "avx512", "avx512icl"};
 
 #define AVX512_ALL (IMG_SIMD_CPU_AVX512F | IMG_SIMD_CPU_AVX512BW | IMG_SIMD_CPU_AVX512VL)
 
@@ -28,17 +28,23 @@ static const char *missing_feature(img_simd_level level, unsigned cpu_flags)
     case IMG_SIMD_AVX2:
         return cpu_flags & IMG_SIMD_CPU_AVX2 ? NULL : "this CPU lacks AVX2";
     case IMG_SIMD_AVX512:
+    case IMG_SIMD_AVX512ICL:
         if (!(cpu_flags & IMG_SIMD_CPU_AVX512F))
             return "this CPU lacks AVX-512F";
         if (!(cpu_flags & IMG_SIMD_CPU_AVX512BW))
             return "this CPU lacks AVX-512BW";
         if (!(cpu_flags & IMG_SIMD_CPU_AVX512VL))
             return "this CPU lacks AVX-512VL";
+        if (level == IMG_SIMD_AVX512ICL && !(cpu_flags & IMG_SIMD_CPU_AVX512VNNI))
+            return "this CPU lacks AVX-512 VNNI";
+        if (level == IMG_SIMD_AVX512ICL && !(cpu_flags & IMG_SIMD_CPU_AVX512VBMI))
+            return "this CPU lacks AVX-512 VBMI";
         return NULL;
 #else
     case IMG_SIMD_SSE41:
     case IMG_SIMD_AVX2:
     case IMG_SIMD_AVX512:
+    case IMG_SIMD_AVX512ICL:
         (void)cpu_flags;
         return "this build has no x86 code (not an x86 target)";
 #endif
@@ -72,7 +78,9 @@ int img_simd_choose_level(const char *name, unsigned cpu_flags, img_simd_level *
         *level = (img_simd_level)l;
         return 0;
     }
-    return img_fail(err, "--simd %s: unknown level (valid: auto, portable, sse4.1, avx2, avx512)",
+    return img_fail(err,
+                    "--simd %s: unknown level (valid: auto, portable, sse4.1, avx2, avx512, "
+                    "avx512icl)",
                     name);
 }
 
@@ -92,6 +100,9 @@ bool img_simd_get_funcs(img_simd_level level, img_simd_funcs *f)
         return true;
     case IMG_SIMD_AVX512:
         img_simd_init_avx512(f);
+        return true;
+    case IMG_SIMD_AVX512ICL:
+        img_simd_init_avx512icl(f);
         return true;
 #endif
     default:
@@ -245,6 +256,14 @@ int img_simd_kernel_prepare(img_simd_kernel *k, const img_plan *plan,
         return img_fail(err, "simd: brightness %d is out of range", k->brightness);
     if (k->contrast_on && (k->contrast_q8 < 0 || k->contrast_q8 > 1024))
         return img_fail(err, "simd: contrast %d/256 is out of range", k->contrast_q8);
+    for (int i = 0; i < 256; i++) {
+        uint8_t v = (uint8_t)i;
+        if (k->bright_on)
+            v = plan->brightness_lut[v];
+        if (k->contrast_on)
+            v = plan->contrast_lut[v];
+        k->point_lut[i] = v;
+    }
 
     if (stages[IMG_STAGE_BLUR] && prepare_blur(k, plan, err) != 0)
         return -1;

@@ -1,6 +1,6 @@
 /* The SIMD stage functions: one table per instruction-set level.
  *
- * Every level (portable, sse4.1, avx2, avx512) is the same template source
+ * Every level (portable, sse4.1, avx2, avx512, avx512icl) is the same template source
  * (stages_template.h) compiled with different vector widths and -m flags, and exposes
  * the same img_simd_funcs table through img_simd_init_<level>(). The dispatcher picks
  * one table at init; the backends and the checkasm-style tests only ever call through
@@ -43,7 +43,8 @@ typedef enum img_simd_level {
     IMG_SIMD_PORTABLE,
     IMG_SIMD_SSE41,
     IMG_SIMD_AVX2,
-    IMG_SIMD_AVX512,
+    IMG_SIMD_AVX512,           /* F + BW + VL (Skylake-X) */
+    IMG_SIMD_AVX512ICL,        /* + VNNI + VBMI (Ice Lake, Zen 4), as dav1d names it */
     IMG_SIMD_LEVEL_COUNT
 } img_simd_level;
 
@@ -57,6 +58,8 @@ typedef struct img_simd_kernel {
      * the contrast formula is one mulhrs (see point16 in the template). */
     bool bright_on, contrast_on;
     int brightness, contrast_q8;
+    uint8_t point_lut[256];    /* the same, composed (the plan's tables): for levels
+                                  with a 256-entry byte permute (avx512icl) */
 
     /* Blur: radius 0 means off. Weight pairs are packed (lo = first tap, hi = second)
      * as int16 pairs for madd. */
@@ -109,7 +112,7 @@ typedef struct img_simd_strip {
 } img_simd_strip;
 
 typedef struct img_simd_funcs {
-    const char *name;          /* "portable", "sse4.1", "avx2", "avx512" */
+    const char *name;          /* img_simd_level_name() of its level */
     int vector_bytes;
 
     /* dst = point(src) over w x h (the kernel's enabled point stages). */
@@ -143,9 +146,10 @@ void img_simd_init_portable(img_simd_funcs *f);
 void img_simd_init_sse41(img_simd_funcs *f);
 void img_simd_init_avx2(img_simd_funcs *f);
 void img_simd_init_avx512(img_simd_funcs *f);
+void img_simd_init_avx512icl(img_simd_funcs *f);
 #endif
 
-/* "portable", "sse4.1", "avx2", "avx512". */
+/* "portable", "sse4.1", "avx2", "avx512", "avx512icl". */
 const char *img_simd_level_name(img_simd_level level);
 
 /* True when this build contains the level and a CPU with cpu_flags runs it. */

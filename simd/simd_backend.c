@@ -6,7 +6,8 @@
  * (img_simd_strip), run by the level's fused strip function:
  *
  *   1. Point stages. Brightness and contrast are not a pass of their own: they are
- *      applied, arithmetically (saturating add; one mulhrs for contrast), while a
+ *      applied (arithmetically: clamped add, one mulhrs for contrast; at avx512icl as
+ *      one 256-entry vpermi2b table lookup) while a
  *      source row is widened to int16 into an edge-replicated row buffer (`pad`,
  *      r copies of the first/last pixel on each side, so the taps need no clamp).
  *      Alpha planes skip them.

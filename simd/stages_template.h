@@ -4,6 +4,7 @@
  *   IMG_SIMD_BITS    128, 256 or 512: the vector width the kernels use
  *   IMG_SIMD_SUFFIX  the token naming its init function (img_simd_init_<suffix>)
  *   IMG_SIMD_NAME    the level's name string
+ *   IMG_SIMD_ICL     (optional, 512 bits) use AVX512-VNNI and AVX512-VBMI
  * and includes this file once; CMake compiles that file with the level's -m flags
  * (or SIMDE_NO_NATIVE for `portable`). The first section maps a small set of v_*
  * operations onto SIMDe at the chosen width; everything below it is width-agnostic.
@@ -263,7 +264,10 @@ IMG_INLINE vec v_gather32(const int32_t *base, vec idx)
 
 /* acc + madd(a, b). With AVX512-VNNI one vpdpwssd; the sums never come near the
  * int32 limits (see funcs.h), so both forms are the same exact arithmetic. */
-#if defined(IMG_SIMD_VNNI) && IMG_SIMD_BITS == 512
+#if defined(IMG_SIMD_ICL)
+#if IMG_SIMD_BITS != 512
+#error "IMG_SIMD_ICL is a 512-bit level"
+#endif
 #define V_DPWSSD(acc, a, b) simde_mm512_dpwssd_epi32(acc, a, b)
 #else
 #define V_DPWSSD(acc, a, b) V_ADD32(acc, V_MADD16(a, b))
@@ -361,9 +365,53 @@ IMG_INLINE vec point8(vec v, const point_vecs *pv)
     return v;
 }
 
+#ifdef IMG_SIMD_ICL
+/* With VBMI the composed point table is four 64-byte registers: two two-table byte
+ * permutes look up the low and high halves by the index's low 7 bits, and bit 7
+ * picks one. Exactly the plan's tables, whatever the parameters. */
+typedef struct lut_vecs {
+    vec t0, t1, t2, t3;
+} lut_vecs;
+
+IMG_INLINE lut_vecs lut_setup(const img_simd_kernel *k)
+{
+    lut_vecs t;
+    t.t0 = V_LD(k->point_lut);
+    t.t1 = V_LD(k->point_lut + 64);
+    t.t2 = V_LD(k->point_lut + 128);
+    t.t3 = V_LD(k->point_lut + 192);
+    return t;
+}
+
+IMG_INLINE vec lut8(vec v, const lut_vecs *t)
+{
+    const vec lo = simde_mm512_permutex2var_epi8(t->t0, v, t->t1);
+    const vec hi = simde_mm512_permutex2var_epi8(t->t2, v, t->t3);
+    return simde_mm512_mask_blend_epi8(simde_mm512_movepi8_mask(v), lo, hi);
+}
+
+/* 64 bytes to two int16 vectors in order: put qwords (k, k+4) in lane k, then the
+ * in-lane unpacks yield bytes 0..31 and 32..63. */
+IMG_INLINE void widen8(vec v, vec *lo, vec *hi)
+{
+    const vec p = simde_mm512_permutexvar_epi64(simde_mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7), v);
+    *lo = V_UNPACKLO8(p, V_ZERO());
+    *hi = V_UNPACKHI8(p, V_ZERO());
+}
+#endif
+
 static void point_rows(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                        ptrdiff_t src_stride, int w, int h, const img_simd_kernel *k)
 {
+#ifdef IMG_SIMD_ICL
+    const lut_vecs t = lut_setup(k);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = src + y * src_stride;
+        uint8_t *d = dst + y * dst_stride;
+        for (int x = 0; x < w; x += VB)
+            v_store_bytes(d + x, lut8(V_LD(s + x), &t), w - x);
+    }
+#else
     const point_vecs pv = point_setup(k);
     for (int y = 0; y < h; y++) {
         const uint8_t *s = src + y * src_stride;
@@ -371,6 +419,7 @@ static void point_rows(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
         for (int x = 0; x < w; x += VB)
             v_store_bytes(d + x, point8(V_LD(s + x), &pv), w - x);
     }
+#endif
 }
 
 /* ---------------------------------------------------------------------------------
@@ -391,6 +440,22 @@ static int align_up(int v, int a)
 IMG_INLINE void pad_body(int16_t *body, const uint8_t *src, const uint8_t *next, int w,
                          bool point, const img_simd_kernel *k)
 {
+#ifdef IMG_SIMD_ICL
+    if (point) {
+        /* Whole 64-byte vectors: reads stay within align_up(w, 64) and the writes within
+         * the pad buffer, which has a vector of overshoot. */
+        const lut_vecs t = lut_setup(k);
+        for (int x = 0; x < w; x += VB) {
+            if (next)
+                simde_mm_prefetch((const char *)(next + x), SIMDE_MM_HINT_T0);
+            vec lo, hi;
+            widen8(lut8(V_LD(src + x), &t), &lo, &hi);
+            V_ST(body + x, lo);
+            V_ST(body + x + L16, hi);
+        }
+        return;
+    }
+#endif
     const point_vecs pv = point_setup(k);
     for (int x = 0; x < w; x += L16) {
         if (next)

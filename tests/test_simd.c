@@ -604,9 +604,6 @@ static void compare_backend(const img_backend *be, const img_backend_options *op
     img_backend_serial.destroy(sstate);
 }
 
-static const char *const level_options[IMG_SIMD_LEVEL_COUNT] = {"portable", "sse4.1", "avx2",
-                                                                "avx512"};
-
 Test(simd_backend, every_level_matches_serial, .timeout = 600)
 {
     unsigned cpu = img_simd_cpu_flags();
@@ -614,7 +611,7 @@ Test(simd_backend, every_level_matches_serial, .timeout = 600)
         if (!img_simd_level_supported((img_simd_level)l, cpu))
             continue;
         img_backend_options opt = {0};
-        opt.simd_level = level_options[l];
+        opt.simd_level = img_simd_level_name((img_simd_level)l);
         compare_backend(&img_backend_simd, &opt, true);
     }
 }
@@ -698,7 +695,7 @@ Test(simd_levels, choose_and_refuse)
     /* Unknown names list the valid ones. */
     cr_assert_eq(img_simd_choose_level("avx1024", 0, &level, &err), -1);
     cr_assert(strstr(err.message, "--simd avx1024") && strstr(err.message, "auto") &&
-                  strstr(err.message, "sse4.1") && strstr(err.message, "avx512") &&
+                  strstr(err.message, "sse4.1") && strstr(err.message, "avx512icl") &&
                   strstr(err.message, "portable"),
               "%s", err.message);
 
@@ -710,6 +707,17 @@ Test(simd_levels, choose_and_refuse)
     cr_assert_eq(img_simd_choose_level("auto", IMG_SIMD_CPU_SSE41 | IMG_SIMD_CPU_AVX2, &level,
                                        &err), 0);
     cr_assert_eq(level, IMG_SIMD_AVX2);
+    const unsigned icl = all | IMG_SIMD_CPU_AVX512VNNI | IMG_SIMD_CPU_AVX512VBMI;
+    cr_assert_eq(img_simd_choose_level("auto", icl, &level, &err), 0);
+    cr_assert_eq(level, IMG_SIMD_AVX512ICL);
+    cr_assert_eq(img_simd_choose_level("avx512", icl, &level, &err), 0);
+    cr_assert_eq(level, IMG_SIMD_AVX512);
+    cr_assert_eq(img_simd_choose_level("avx512icl", all | IMG_SIMD_CPU_AVX512VNNI, &level, &err),
+                 -1);
+    cr_assert_str_eq(err.message, "--simd avx512icl: this CPU lacks AVX-512 VBMI");
+    cr_assert_eq(img_simd_choose_level("avx512icl", icl & ~IMG_SIMD_CPU_AVX512BW, &level, &err),
+                 -1);
+    cr_assert_str_eq(err.message, "--simd avx512icl: this CPU lacks AVX-512BW");
     cr_assert_eq(img_simd_choose_level("avx512", all & ~IMG_SIMD_CPU_AVX512BW, &level, &err), -1);
     cr_assert_str_eq(err.message, "--simd avx512: this CPU lacks AVX-512BW");
     cr_assert_eq(img_simd_choose_level("avx2", IMG_SIMD_CPU_SSE41, &level, &err), -1);
@@ -725,7 +733,7 @@ Test(simd_levels, backend_init_reports_level)
     unsigned cpu = img_simd_cpu_flags();
     for (int l = 0; l < IMG_SIMD_LEVEL_COUNT; l++) {
         img_backend_options opt = {0};
-        opt.simd_level = level_options[l];
+        opt.simd_level = img_simd_level_name((img_simd_level)l);
         void *state = NULL;
         int rc = img_backend_simd.init(&state, &opt, &err);
         if (!img_simd_level_supported((img_simd_level)l, cpu)) {
@@ -739,14 +747,14 @@ Test(simd_levels, backend_init_reports_level)
         cr_assert_eq(rc, 0, "%s", err.message);
         char desc[64];
         img_backend_simd.describe(state, desc, sizeof desc);
-        cr_assert_str_eq(desc, level_options[l]);
+        cr_assert_str_eq(desc, img_simd_level_name((img_simd_level)l));
         img_backend_simd.destroy(state);
 
         opt.threads = 3;
         cr_assert_eq(img_backend_simd_threads.init(&state, &opt, &err), 0, "%s", err.message);
         img_backend_simd_threads.describe(state, desc, sizeof desc);
         char want[64];
-        snprintf(want, sizeof want, "%s, 3 threads", level_options[l]);
+        snprintf(want, sizeof want, "%s, 3 threads", img_simd_level_name((img_simd_level)l));
         cr_assert_str_eq(desc, want);
         img_backend_simd_threads.destroy(state);
     }
