@@ -6,14 +6,14 @@
  * (img_simd_strip), run by the level's fused strip function:
  *
  *   1. Point stages. Brightness and contrast are not a pass of their own: they are
- *      applied (arithmetically: clamped add, one mulhrs for contrast; at avx512icl as
- *      one 256-entry vpermi2b table lookup) while a
- *      source row is widened to int16 into an edge-replicated row buffer (`pad`,
- *      r copies of the first/last pixel on each side, so the taps need no clamp).
- *      Alpha planes skip them.
- *   2. Horizontal blur. pad -> one int16 row of h - 16384 (madd on tap pairs, even
- *      and odd outputs in separate accumulators) into a ring of 2r + K rows (K = 8).
- *      Every source row the band needs is point-op'd and blurred exactly once.
+ *      applied while a source row is widened to int16 into an edge-replicated row
+ *      buffer (`pad`, r copies of the first/last pixel on each side, so the taps need
+ *      no clamp): a clamped add and one mulhrs, or at avx512icl the plan's composed
+ *      256-entry table through two vpermi2b. Alpha planes skip them.
+ *   2. Horizontal blur. pad -> one int16 row of h - 16384 (madd on tap pairs; even
+ *      and odd outputs in separate accumulators sharing the loads; mirrored pairs
+ *      added first at 128/256 bits) into a ring of 2r + K rows (K = 8). Every source
+ *      row the band needs is point-op'd and blurred exactly once.
  *   3. Vertical blur. Needed blurred rows are produced in runs of up to K consecutive
  *      rows: the ring is filled up to row a+n-1+r, a row pointer table with clamped
  *      indices gives the 2r+1 rows of each output row, and the kernel walks 512-pixel
