@@ -30,9 +30,7 @@
 /* Rows of the vertical blur computed per call, so that one column chunk of the
  * 2r+K horizontally blurred rows is read K times from L1 instead of once per output
  * row from L2. */
-#ifndef IMG_SIMD_BATCH_ROWS
 #define IMG_SIMD_BATCH_ROWS 8
-#endif
 
 /* The horizontal pass stores h - IMG_SIMD_H_BIAS (h in [0, 32640]) so that the sum of
  * two mirrored rows, h[y-k] + h[y+k] - 2 * bias, still fits int16 and the vertical

@@ -59,7 +59,8 @@ typedef struct simd_state {
     img_pool *pool;             /* simd-threads only */
     img_simd_kernel k;
     img_simd_scratch *scratch;  /* one per worker */
-    img_image tmp;              /* two-pass fallback intermediate, on demand */
+    void *tmp_block;            /* two-pass fallback intermediate, on demand, grown */
+    size_t tmp_bytes;
 } simd_state;
 
 typedef struct simd_batch {
@@ -135,6 +136,33 @@ static int check_geometry(const img_image *dst, const img_image *src, const img_
     return 0;
 }
 
+/* A view of src's geometry over the state's intermediate block, which only ever
+ * grows, so a run never allocates unless a bigger image arrives. */
+static int tmp_image(simd_state *st, img_image *tmp, const img_image *src, img_error *err)
+{
+    const size_t stride = ((size_t)src->width + IMG_ROW_ALIGN - 1) / IMG_ROW_ALIGN * IMG_ROW_ALIGN;
+    const size_t plane = stride * (size_t)src->height;
+    const size_t need = plane * (size_t)src->channels + IMG_ROW_ALIGN;
+    if (need > st->tmp_bytes) {
+        void *block = aligned_alloc(IMG_ROW_ALIGN, need);
+        if (!block)
+            return img_fail(err, "simd: out of memory for a %dx%d intermediate", src->width,
+                            src->height);
+        free(st->tmp_block);
+        st->tmp_block = block;
+        st->tmp_bytes = need;
+    }
+    memset(tmp, 0, sizeof *tmp);
+    tmp->width = src->width;
+    tmp->height = src->height;
+    tmp->channels = src->channels;
+    for (int c = 0; c < src->channels; c++) {
+        tmp->plane[c] = (uint8_t *)st->tmp_block + plane * (size_t)c;
+        tmp->stride[c] = (ptrdiff_t)stride;
+    }
+    return 0;
+}
+
 static int run_stages(simd_state *st, img_image *dst, const img_image *src,
                       const img_plan *plan, const bool stages[IMG_STAGE_COUNT], img_error *err)
 {
@@ -149,15 +177,11 @@ static int run_stages(simd_state *st, img_image *dst, const img_image *src,
             return -1;
 
     if (blur && resize && !st->k.y_fusable) {
-        if (st->tmp.width != src->width || st->tmp.height != src->height ||
-            st->tmp.channels != src->channels) {
-            img_image_free(&st->tmp);
-            if (img_image_alloc(&st->tmp, src->width, src->height, src->channels, UINT64_MAX,
-                                err) != 0)
-                return -1;
-        }
-        dispatch(st, &st->tmp, src, point, true, false);
-        dispatch(st, dst, &st->tmp, false, false, true);
+        img_image tmp;
+        if (tmp_image(st, &tmp, src, err) != 0)
+            return -1;
+        dispatch(st, &tmp, src, point, true, false);
+        dispatch(st, dst, &tmp, false, false, true);
         return 0;
     }
     dispatch(st, dst, src, point, blur, resize);
@@ -198,7 +222,7 @@ static void simd_destroy(void *state)
             img_simd_scratch_free(&st->scratch[t]);
     free(st->scratch);
     img_simd_kernel_free(&st->k);
-    img_image_free(&st->tmp);
+    free(st->tmp_block);
     free(st);
 }
 

@@ -302,9 +302,7 @@ _Static_assert(IMG_SIMD_VBIAS_VALUE * IMG_SIMD_VBIAS_WEIGHT == IMG_SIMD_VACC_STA
                "the bias pair must reproduce 2^28 + 2^20");
 
 /* Rows of vertical-blur output computed per column chunk (see blur_v_rows). */
-#ifndef IMG_SIMD_VCHUNK
 #define IMG_SIMD_VCHUNK 512
-#endif
 _Static_assert(IMG_SIMD_VCHUNK % IMG_SIMD_MAX_VECTOR == 0, "chunk of whole vectors");
 
 /* ---------------------------------------------------------------------------------
@@ -554,7 +552,8 @@ IMG_INLINE void hblur_row_sym_impl(int16_t *dst, const int16_t *pp, int w,
 
 /* Whether symmetric weights use the mirrored-pair kernel: it trades 3 madds for 3
  * loads + 3 swaps per accumulator, a clear win at 128 and 256 bits, a loss at 512 bits
- * where one 64-byte load per cycle becomes the limit (measured on Zen 4). */
+ * where one 64-byte load per cycle becomes the limit (measured on Zen 4, with and
+ * without VNNI). -DIMG_SIMD_HSYM=0/1 overrides it for such measurements. */
 #ifndef IMG_SIMD_HSYM
 #if IMG_SIMD_BITS == 512
 #define IMG_SIMD_HSYM 0
