@@ -263,7 +263,7 @@ IMG_INLINE vec v_gather32(const int32_t *base, vec idx)
 #endif
 
 /* acc + madd(a, b). With AVX512-VNNI one vpdpwssd; the sums never come near the
- * int32 limits (see funcs.h), so both forms are the same exact arithmetic. */
+ * int32 limits (see prepare_blur in dispatch.c), so both forms are the same exact arithmetic. */
 #if defined(IMG_SIMD_ICL)
 #if IMG_SIMD_BITS != 512
 #error "IMG_SIMD_ICL is a 512-bit level"
@@ -301,7 +301,7 @@ IMG_INLINE void v_store_bytes(void *p, vec v, int n)
 _Static_assert(IMG_SIMD_VBIAS_VALUE * IMG_SIMD_VBIAS_WEIGHT == IMG_SIMD_VACC_START,
                "the bias pair must reproduce 2^28 + 2^20");
 
-/* Rows of vertical-blur output computed per column chunk (see blur_v_rows). */
+/* Width in pixels of the column chunks the vertical pass walks (see vblur_rows_impl). */
 #define IMG_SIMD_VCHUNK 512
 _Static_assert(IMG_SIMD_VCHUNK % IMG_SIMD_MAX_VECTOR == 0, "chunk of whole vectors");
 
@@ -641,15 +641,15 @@ IMG_INLINE vec vterm(const int16_t *const *rr, int m, int r, bool sym, ptrdiff_t
 }
 
 /* VB output bytes at column x of the output row whose 2r+1 source rows are rr. */
-IMG_INLINE vec vblur_vec(const int16_t *const *rr, ptrdiff_t x, const img_simd_kernel *k,
-                         const int r, const bool sym)
+IMG_INLINE vec vblur_vec(const int16_t *const *rr, ptrdiff_t x, const vec *ww, const int r,
+                         const bool sym)
 {
     const int nt = sym ? r + 1 : 2 * r + 1;
     const int np = nt / 2;
     const vec start = V_SET32((nt & 1) ? 0 : IMG_SIMD_VACC_START);
     vec alo = start, ahi = start, blo = start, bhi = start;
     for (int p = 0; p < np; p++) {
-        const vec wv = V_SET32(k->v_w[p]);
+        const vec wv = ww[p];
         const vec a0 = vterm(rr, 2 * p, r, sym, x), a1 = vterm(rr, 2 * p + 1, r, sym, x);
         const vec b0 = vterm(rr, 2 * p, r, sym, x + L16);
         const vec b1 = vterm(rr, 2 * p + 1, r, sym, x + L16);
@@ -660,7 +660,7 @@ IMG_INLINE vec vblur_vec(const int16_t *const *rr, ptrdiff_t x, const img_simd_k
     }
     if (nt & 1) {
         /* The last term's partner is the constant 16384 with weight 16448: the bias. */
-        const vec wv = V_SET32(k->v_w[np]), one = V_SET16(IMG_SIMD_VBIAS_VALUE);
+        const vec wv = ww[np], one = V_SET16(IMG_SIMD_VBIAS_VALUE);
         const vec a0 = vterm(rr, nt - 1, r, sym, x), b0 = vterm(rr, nt - 1, r, sym, x + L16);
         alo = V_DPWSSD(alo, V_UNPACKLO16(a0, one), wv);
         ahi = V_DPWSSD(ahi, V_UNPACKHI16(a0, one), wv);
@@ -679,6 +679,10 @@ IMG_INLINE vec vblur_vec(const int16_t *const *rr, ptrdiff_t x, const img_simd_k
 IMG_INLINE void vblur_rows_impl(uint8_t *const *dst, int n, const int16_t *const *rows, int w,
                                 const img_simd_kernel *k, const int r, const bool sym)
 {
+    /* Weight pairs in registers (see hblur_row_impl). */
+    vec ww[IMG_BLUR_MAX_RADIUS + 1];
+    for (int p = 0; p < (sym ? r + 2 : 2 * r + 2) / 2; p++)
+        ww[p] = V_SET32(k->v_w[p]);
     for (int x0 = 0; x0 < w; x0 += IMG_SIMD_VCHUNK) {
         const int x1 = w - x0 < IMG_SIMD_VCHUNK ? w : x0 + IMG_SIMD_VCHUNK;
         for (int i = 0; i < n; i++) {
@@ -689,7 +693,7 @@ IMG_INLINE void vblur_rows_impl(uint8_t *const *dst, int n, const int16_t *const
                 rr[j] = rows[i + j];
             uint8_t *d = dst[i];
             for (int x = x0; x < x1; x += VB)
-                v_store_bytes(d + x, vblur_vec(rr, x, k, r, sym), w - x);
+                v_store_bytes(d + x, vblur_vec(rr, x, ww, r, sym), w - x);
         }
     }
 }
@@ -698,7 +702,7 @@ IMG_INLINE void vblur_rows_impl(uint8_t *const *dst, int n, const int16_t *const
     static void vblur_rows_##R(uint8_t *const *dst, int n, const int16_t *const *rows,     \
                                int w, const img_simd_kernel *k)                            \
     {                                                                                      \
-        if (k->symmetric)                                                                \
+        if (k->symmetric)                                                                  \
             vblur_rows_impl(dst, n, rows, w, k, R, true);                                  \
         else                                                                               \
             vblur_rows_impl(dst, n, rows, w, k, R, false);                                 \
