@@ -117,19 +117,22 @@ typedef struct img_simd_funcs {
     void (*point_rows)(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                        ptrdiff_t src_stride, int w, int h, const img_simd_kernel *k);
 
-    /* Horizontal blur of h rows: dst = img_serial_blur_h_rows(point?(src)) - H_BIAS.
-     * dst_stride counts int16 elements. Uses s->pad. */
+    /* Horizontal blur of h rows: dst = img_serial_blur_h_rows(point ? point(src) : src)
+     * - IMG_SIMD_H_BIAS. dst_stride counts int16 elements. Uses s->pad, which must be
+     * reserved for w and k->radius. */
     void (*blur_h_rows)(int16_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                         ptrdiff_t src_stride, int w, int h, bool point,
                         const img_simd_kernel *k, img_simd_scratch *s);
 
-    /* Vertical blur of n output rows: dst[i] = clamp((sum_k W_k * h[i + r + k]...)),
-     * where rows[i + j] (j in [0, 2r]) is the biased horizontal row y - r + j of output
-     * row i, already clamped to the image by the caller. */
+    /* Vertical blur of n output rows: dst[i][x] = clamp((sum_j W[j] * (rows[i + j][x] +
+     * H_BIAS) + 2^20) >> 21), j in [0, 2r]. rows[i + j] is the biased horizontal row
+     * y_i - r + j of output row y_i, its index already clamped to the image by the
+     * caller (so n + 2r pointers). Row values must be in [-H_BIAS, 32640 - H_BIAS]. */
     void (*blur_v_rows)(uint8_t *const *dst, int n, const int16_t *const *rows, int w,
                         const img_simd_kernel *k);
 
-    /* Bilinear resize of output rows [y0, y1) from a k->in_w x k->in_h plane. */
+    /* Bilinear resize of output rows [y0, y1) (of k->out_w pixels) from a k->in_w x
+     * k->in_h plane, maps from the kernel. Uses s->vtmp for maps other than 2:1 in x. */
     void (*resize_rows)(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                         ptrdiff_t src_stride, int y0, int y1, const img_simd_kernel *k,
                         img_simd_scratch *s);

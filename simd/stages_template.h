@@ -26,6 +26,9 @@
  *              other map: vertical interpolation of the source row to int32 and an
  *              int32 gather of both neighbours, weights by mullo.
  */
+#ifndef IMG_SIMD_STAGES_TEMPLATE_H
+#define IMG_SIMD_STAGES_TEMPLATE_H   /* once per translation unit: it defines functions */
+
 #include <string.h>
 
 #include "funcs.h"
@@ -1000,3 +1003,5 @@ void IMG_SIMD_PASTE(img_simd_init_, IMG_SIMD_SUFFIX)(img_simd_funcs *f)
     f->resize_rows = resize_rows;
     f->run_strip = run_strip;
 }
+
+#endif
