@@ -183,6 +183,23 @@ static bool axis_valid(const img_resize_axis *a, int in_len, int out_len)
     return true;
 }
 
+/* For blocks of `block` output columns: the lowest source column the block reads if
+ * all it reads fits in 2 * block columns from there, else -1. Blocks past the output
+ * (padding) read column 0 and get window 0. */
+static void window_table(int32_t *win, int block, const img_resize_axis *ax, int ow, size_t cap)
+{
+    for (size_t b = 0; b < cap / (size_t)block; b++) {
+        int32_t lo = INT32_MAX, hi = -1;
+        for (size_t x = b * (size_t)block; x < (b + 1) * (size_t)block && x < (size_t)ow; x++) {
+            lo = ax->i0[x] < lo ? ax->i0[x] : lo;
+            lo = ax->i1[x] < lo ? ax->i1[x] : lo;
+            hi = ax->i0[x] > hi ? ax->i0[x] : hi;
+            hi = ax->i1[x] > hi ? ax->i1[x] : hi;
+        }
+        win[b] = hi < 0 ? 0 : hi - lo < 2 * block ? lo : -1;
+    }
+}
+
 static int prepare_resize(img_simd_kernel *k, const img_plan *plan, img_error *err)
 {
     const img_resize_axis *ax = &plan->resize_x, *ay = &plan->resize_y;
@@ -198,7 +215,8 @@ static int prepare_resize(img_simd_kernel *k, const img_plan *plan, img_error *e
      * the tail vector gathers valid (ignored) entries instead of reading past the end. */
     size_t need = align_up((size_t)ow, IMG_SIMD_MAX_VECTOR);
     if (need > k->x_cap) {
-        int32_t *block = malloc(3 * need * sizeof *block);
+        /* i0, i1, frac, then the window tables (cap/8 + cap/16 entries). */
+        int32_t *block = malloc(4 * need * sizeof *block);
         if (!block)
             return img_fail(err, "simd: out of memory for a resize map of %d entries", ow);
         free(k->x_i0);
@@ -207,10 +225,14 @@ static int prepare_resize(img_simd_kernel *k, const img_plan *plan, img_error *e
     }
     k->x_i1 = k->x_i0 + k->x_cap;
     k->x_frac = k->x_i1 + k->x_cap;
-    memset(k->x_i0, 0, 3 * k->x_cap * sizeof *k->x_i0);
+    k->x_win8 = k->x_frac + k->x_cap;
+    k->x_win16 = k->x_win8 + k->x_cap / 8;
+    memset(k->x_i0, 0, 4 * k->x_cap * sizeof *k->x_i0);
     memcpy(k->x_i0, ax->i0, (size_t)ow * sizeof *ax->i0);
     memcpy(k->x_i1, ax->i1, (size_t)ow * sizeof *ax->i1);
     memcpy(k->x_frac, ax->frac, (size_t)ow * sizeof *ax->frac);
+    window_table(k->x_win8, 8, ax, ow, k->x_cap);
+    window_table(k->x_win16, 16, ax, ow, k->x_cap);
 
     /* The 2:1 fast path is chosen by what the map says, not by the scale. */
     bool half = 2 * (int64_t)ow <= plan->in_width;

@@ -77,6 +77,10 @@ typedef struct img_simd_kernel {
     const int32_t *y_i0, *y_i1, *y_frac;    /* borrowed from the plan */
     int32_t *x_i0, *x_i1, *x_frac;          /* owned copies padded with zeros to a whole
                                               number of vectors */
+    /* Per block of 8 / 16 output columns: the first source column of a window of 16 /
+     * 32 that holds every column the block reads, or -1 when the block spans more
+     * (then the kernel gathers). Lets 256/512-bit levels use register permutes. */
+    int32_t *x_win8, *x_win16;
     size_t x_cap;              /* entries allocated in each of the x arrays */
 } img_simd_kernel;
 

@@ -25,7 +25,8 @@
  *      exist is emitted at once. The full-size blurred image never exists; the
  *      working set per plane is ~(2r+K) int16 rows + (K+1) byte rows. A 2:1 x map
  *      (detected from the map itself) uses a maddubs pair-sum path; any other map
- *      interpolates vertically into int32 and gathers.
+ *      interpolates vertically into int32 and picks the neighbours by register
+ *      permutes (narrow spans) or gathers.
  *
  * Disabled stages drop out of the same schedule (point only: one vector pass; resize
  * only: rows from src or a two-row point cache; blur only: v-blur writes dst). A y map

@@ -23,8 +23,10 @@
  *              included), either as the accumulator start or as the partner of the
  *              last odd term. packs/packus clamp to 0..255.
  *   resize     2:1 in x: maddubs adds horizontal pairs, then (2048-fy, fy) madd; any
- *              other map: vertical interpolation of the source row to int32 and an
- *              int32 gather of both neighbours, weights by mullo.
+ *              other map: vertical interpolation of the source row to int32, then both
+ *              neighbours of each output picked from a two-register window by a
+ *              permute where a block of outputs reads a narrow span (256/512 bits),
+ *              else by an int32 gather; weights by mullo.
  */
 #ifndef IMG_SIMD_STAGES_TEMPLATE_H
 #define IMG_SIMD_STAGES_TEMPLATE_H   /* once per translation unit: it defines functions */
@@ -115,6 +117,13 @@ IMG_INLINE vec v_ld_u8_i32(const uint8_t *p)
 }
 
 /* 32-bit gather (two 256-bit gathers: SIMDe 0.7.4 has no 512-bit one). */
+/* Lanes of the 32-entry window (w0, w1) selected by idx (0..31). */
+#define IMG_SIMD_WINDOWS 1
+IMG_INLINE vec v_window32(vec w0, vec w1, vec idx)
+{
+    return simde_mm512_permutex2var_epi32(w0, idx, w1);
+}
+
 IMG_INLINE vec v_gather32(const int32_t *base, vec idx)
 {
     simde__m256i lo = simde_mm256_i32gather_epi32(base, simde_mm512_castsi512_si256(idx), 4);
@@ -180,6 +189,14 @@ IMG_INLINE vec v_ld_u8_i16(const uint8_t *p)
 IMG_INLINE vec v_ld_u8_i32(const uint8_t *p)
 {
     return simde_mm256_cvtepu8_epi32(simde_mm_loadl_epi64((const void *)p));
+}
+
+#define IMG_SIMD_WINDOWS 1
+IMG_INLINE vec v_window32(vec w0, vec w1, vec idx)
+{
+    const vec lo = simde_mm256_permutevar8x32_epi32(w0, idx);
+    const vec hi = simde_mm256_permutevar8x32_epi32(w1, idx);
+    return simde_mm256_blendv_epi8(lo, hi, simde_mm256_cmpgt_epi32(idx, V_SET32(7)));
 }
 
 IMG_INLINE vec v_gather32(const int32_t *base, vec idx)
@@ -810,14 +827,32 @@ static void resize_row(uint8_t *dst, const uint8_t *r0, const uint8_t *r1, int f
         V_ST(tmp + x, V_ADD32(V_SLLI32(a, 11), V_MULLO32(V_SUB32(c, a), f)));
     }
     const vec one = V_SET32(IMG_RESIZE_ONE), rnd = V_SET32(1 << 21);
+#ifdef IMG_SIMD_WINDOWS
+    const int32_t *win = L32 == 16 ? k->x_win16 : k->x_win8;
+#endif
     for (int x = 0; x < ow; x += VB) {
         vec s[4];
         for (int u = 0; u < 4; u++) {
             const int xx = x + u * L32;
             /* The x arrays are padded with index 0 / frac 0 to whole vectors. */
-            const vec fx = V_LD(k->x_frac + xx);
-            const vec a = v_gather32(tmp, V_LD(k->x_i0 + xx));
-            const vec b = v_gather32(tmp, V_LD(k->x_i1 + xx));
+            const vec fx = V_LD(k->x_frac + xx), i0 = V_LD(k->x_i0 + xx);
+            const vec i1 = V_LD(k->x_i1 + xx);
+            vec a, b;
+#ifdef IMG_SIMD_WINDOWS
+            /* Upscales and mild downscales read a narrow span per block: two loads and
+             * register permutes instead of gathers. tmp has slack past the row for
+             * the window (read, never used). */
+            const int32_t base = win[xx / L32];
+            if (base >= 0) {
+                const vec w0 = V_LD(tmp + base), w1 = V_LD(tmp + base + L32), bv = V_SET32(base);
+                a = v_window32(w0, w1, V_SUB32(i0, bv));
+                b = v_window32(w0, w1, V_SUB32(i1, bv));
+            } else
+#endif
+            {
+                a = v_gather32(tmp, i0);
+                b = v_gather32(tmp, i1);
+            }
             /* <= 2048 * 2048 * 255 + 2^21 < 2^31 */
             const vec sum = V_ADD32(V_ADD32(V_MULLO32(a, V_SUB32(one, fx)), V_MULLO32(b, fx)), rnd);
             s[u] = V_SRLI32(sum, 22);

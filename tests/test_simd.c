@@ -424,7 +424,7 @@ Test(simd_stages, resize_rows, .timeout = 120)
     img_simd_scratch scr = {0};
     img_error err;
     rng_seed(4);
-    int half_seen = 0, general_seen = 0;
+    int half_seen = 0, general_seen = 0, window_seen = 0, gather_seen = 0;
     for (int l = 0; l < nl; l++) {
         const int maxw = 3 * funcs[l].vector_bytes + 1;
         for (int c = 0; c < 5; c++)
@@ -441,6 +441,10 @@ Test(simd_stages, resize_rows, .timeout = 120)
                     kernel_or_die(&k, &plan, false, false, false, true);
                     half_seen += k.x_half;
                     general_seen += !k.x_half;
+                    for (int b = 0; b < (plan.out_width + 15) / 16; b++) {
+                        window_seen += k.x_win16[b] >= 0;
+                        gather_seen += k.x_win16[b] < 0;
+                    }
                     cr_assert_eq(img_simd_scratch_reserve(&scr, w, 0, &err), 0);
                     const int ow = plan.out_width, oh = plan.out_height;
                     source s;
@@ -464,7 +468,8 @@ Test(simd_stages, resize_rows, .timeout = 120)
                     img_plan_free(&plan);
                 }
     }
-    cr_assert(half_seen > 0 && general_seen > 0, "both resize paths must be covered");
+    cr_assert(half_seen > 0 && general_seen > 0 && window_seen > 0 && gather_seen > 0,
+              "every resize path must be covered");
     img_simd_scratch_free(&scr);
     img_simd_kernel_free(&k);
 }
