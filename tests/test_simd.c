@@ -453,8 +453,10 @@ Test(simd_stages, resize_rows, .timeout = 120)
                     guarded_alloc(&got, ow, oh, 1);
                     guarded_alloc(&want, ow, oh, 1);
                     /* Two calls: rows [0, oh/2) and [oh/2, oh). */
-                    funcs[l].resize_rows(got.base, got.stride, s.mem, s.stride, 0, oh / 2, &k, &scr);
-                    funcs[l].resize_rows(got.base, got.stride, s.mem, s.stride, oh / 2, oh, &k, &scr);
+                    funcs[l].resize_rows(got.base, got.stride, s.mem, s.stride, 0, oh / 2, &k,
+                                         &scr);
+                    funcs[l].resize_rows(got.base, got.stride, s.mem, s.stride, oh / 2, oh, &k,
+                                         &scr);
                     img_serial_resize_rows(want.base, want.stride, s.mem, s.stride, &plan, 0, oh);
                     for (int y = 0; y < oh; y++)
                         cr_assert(memcmp(grow(&got, y), grow(&want, y), (size_t)ow) == 0,
