@@ -23,7 +23,8 @@
 typedef struct img_backend_options {
     int threads;             /* worker count; 0 = online cores */
     int band_rows;           /* rows per task; 0 = chosen for the cache */
-    const char *simd_level;  /* "auto", "sse4.1", "avx2", "avx512", "portable"; NULL = auto */
+    const char *simd_level;  /* "auto", "portable", "sse4.1", "avx2", "avx512", "avx512icl";
+                                NULL = auto */
     const char *device;      /* OpenCL device: index, "cpu", "gpu" or a name substring */
     bool no_cache;           /* OpenCL: bypass the on-disk program cache */
     bool autotune;           /* OpenCL: tune the work-group size */

@@ -18,6 +18,7 @@
 #include "app.h"
 #include "bench.h"
 #include "fsutil.h"
+#include "funcs.h"
 #include "cl_util.h"
 #include "registry.h"
 #include "synth.h"
@@ -26,7 +27,6 @@
 
 #define MAX_ROWS 512
 #define MAX_SAMPLES 100000
-static const char *const simd_levels[] = {"portable", "sse4.1", "avx2", "avx512"};
 
 typedef struct bench_ctx {
     const img_cli *cli;
@@ -259,7 +259,12 @@ static int expand_settings(const img_cli *cli, const img_backend *b, setting *ou
     base.trace_path = NULL;   /* traces are for `run`; bench would rewrite them per rep */
     int n = 0;
     int thread_count = (b->flags & IMG_BACKEND_THREADED) && cli->thread_count ? cli->thread_count : 1;
-    int level_count = (b->flags & IMG_BACKEND_SIMD_LEVELS) && !cli->simd ? 4 : 1;
+    /* The level sweep is for single-threaded SIMD backends (the chart of throughput
+     * per vector width); threaded ones run the best level at each thread count. */
+    int level_count = (b->flags & IMG_BACKEND_SIMD_LEVELS) && !(b->flags & IMG_BACKEND_THREADED) &&
+                              !cli->simd
+                          ? IMG_SIMD_LEVEL_COUNT
+                          : 1;
     for (int t = 0; t < thread_count; t++) {
         for (int l = 0; l < level_count && n < max; l++) {
             setting *s = &out[n++];
@@ -274,8 +279,9 @@ static int expand_settings(const img_cli *cli, const img_backend *b, setting *ou
                 left -= (size_t)k;
             }
             if (level_count > 1) {
-                s->options.simd_level = simd_levels[l];
-                snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", simd_levels[l]);
+                s->options.simd_level = img_simd_level_name((img_simd_level)l);
+                snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ",
+                         img_simd_level_name((img_simd_level)l));
             } else if ((b->flags & IMG_BACKEND_SIMD_LEVELS) && cli->simd) {
                 snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", cli->simd);
             }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "funcs.h"
 #include "image.h"
 
 #define CMD(c) (1u << (c))
@@ -273,14 +274,21 @@ static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_
         cli->band_rows = (int)l;
         return 0;
     case OPT_SIMD: {
-        static const char *const levels[] = {"auto", "portable", "sse4.1", "avx2", "avx512"};
-        for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
-            if (strcmp(value, levels[i]) == 0) {
+        if (strcmp(value, "auto") == 0) {
+            cli->simd = value;
+            return 0;
+        }
+        char levels[128] = "auto";
+        for (int l = 0; l < IMG_SIMD_LEVEL_COUNT; l++) {
+            const char *level = img_simd_level_name((img_simd_level)l);
+            if (strcmp(value, level) == 0) {
                 cli->simd = value;
                 return 0;
             }
-        return img_fail(err, "%s: unknown level '%s' (auto, portable, sse4.1, avx2, avx512)", name,
-                        value);
+            strncat(levels, ", ", sizeof levels - strlen(levels) - 1);
+            strncat(levels, level, sizeof levels - strlen(levels) - 1);
+        }
+        return img_fail(err, "%s: unknown level '%s' (%s)", name, value, levels);
     }
     case OPT_DEVICE: cli->device = value; return 0;
     case OPT_NO_CACHE: cli->no_cache = true; return 0;
@@ -440,7 +448,7 @@ const char *img_cli_usage(img_command command)
            "  --threads N      worker threads [online cores]\n"
            "  --cpus LIST      restrict the process to these cores (e.g. 0 or 0,1)\n"
            "  --band-rows N    rows per task [chosen for the cache]\n"
-           "  --simd LEVEL     auto, portable, sse4.1, avx2, avx512 [auto]\n"
+           "  --simd LEVEL     auto, portable, sse4.1, avx2, avx512, avx512icl [auto]\n"
            "  --device D       OpenCL device: index, cpu, gpu or a name substring\n"
            "  --no-cache       do not use the OpenCL program cache\n"
            "  --autotune       tune the OpenCL work-group size\n"

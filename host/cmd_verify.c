@@ -4,14 +4,71 @@
 #include <string.h>
 
 #include "app.h"
+#include "funcs.h"
 #include "image_io.h"
 #include "registry.h"
 #include "verify.h"
 
+/* Verifies one backend setting and prints its row; counts into *mismatches and
+ * *failures. The first mismatch's difference picture goes to --diff-image. An
+ * optional setting (a SIMD level of the sweep) that cannot start on this machine is
+ * reported as unavailable rather than failed. */
+static void verify_one(const img_cli *cli, const img_backend *b, const img_backend_options *options,
+                       const char *label, bool optional, const img_image *src,
+                       const img_plan *plan, bool *diff_written, int *mismatches, int *failures)
+{
+    img_error err = {{0}};
+    img_image diff = {0};
+    void *state = NULL;
+    img_verify_result r;
+    if (b->init(&state, options, &err) != 0) {
+        printf("%-14s %s      %s\n", label, optional ? "unavailable:" : "ERROR", err.message);
+        if (!optional)
+            (*failures)++;
+        return;
+    }
+    bool want_diff = cli->diff_image && !*diff_written;
+    int rc = img_verify_backend(b, state, src, plan, &r, want_diff ? &diff : NULL, &err);
+    char what[160] = "";
+    if (b->describe)
+        b->describe(state, what, sizeof what);
+    b->destroy(state);
+    if (rc != 0) {
+        printf("%-14s ERROR      %s\n", label, err.message);
+        (*failures)++;
+        img_image_free(&diff);
+        return;
+    }
+    if (r.exact) {
+        printf("%-14s %-10s %10d %5d  %-40s %s%s%s\n", label, "bit-exact", 0, 0, "-", "-",
+               what[0] ? "   " : "", what);
+        return;
+    }
+    (*mismatches)++;
+    char first[96];
+    snprintf(first, sizeof first, "%s %d,%d ch%d: %d/%d", r.stage, r.mismatch.x, r.mismatch.y,
+             r.mismatch.channel, r.mismatch.expected, r.mismatch.got);
+    printf("%-14s %-10s %10" PRIu64 " %5d  %-40s %" PRIu64 "/%" PRIu64 "%s%s\n", label,
+           "MISMATCH", r.mismatch.differing, r.mismatch.max_abs_diff, first, r.mismatch.border,
+           r.mismatch.interior, what[0] ? "   " : "", what);
+    if (want_diff && diff.storage) {
+        img_write_options wo = {0};
+        if (img_write_file(cli->diff_image, &diff, &wo, &err) != 0) {
+            fprintf(stderr, "imgpipe: %s\n", err.message);
+            (*failures)++;
+        } else {
+            printf("%-14s difference picture of stage %s written to %s\n", "", r.stage,
+                   cli->diff_image);
+            *diff_written = true;
+        }
+    }
+    img_image_free(&diff);
+}
+
 int img_cmd_verify(const img_cli *cli)
 {
     img_error err = {{0}};
-    img_image src = {0}, diff = {0};
+    img_image src = {0};
     img_plan plan = {0};
     const img_backend *list[IMG_CLI_MAX_LIST + 16];
     int count = 0, mismatches = 0, failures = 0;
@@ -34,7 +91,7 @@ int img_cmd_verify(const img_cli *cli)
         if (plan.enabled[s])
             printf(" %s", img_stage_name((img_stage)s));
     printf(" (border = %d px from an edge)\n\n", plan.blur_radius > 1 ? plan.blur_radius : 1);
-    printf("%-13s %-10s %10s %5s  %-40s %s\n", "backend", "verdict", "differing", "max",
+    printf("%-14s %-10s %10s %5s  %-40s %s\n", "backend", "verdict", "differing", "max",
            "first difference (stage x,y ch: want/got)", "border/interior");
 
     img_backend_options options = img_backend_options_from_cli(cli);
@@ -42,54 +99,27 @@ int img_cmd_verify(const img_cli *cli)
         const img_backend *b = list[i];
         char reason[256] = "";
         if (!b->probe(reason, sizeof reason)) {
-            printf("%-13s unavailable: %s\n", b->name, reason);
+            printf("%-14s unavailable: %s\n", b->name, reason);
             /* Asked for by name, it must be verified: unavailable is then a failure. */
             if (cli->backend_count)
                 failures++;
             continue;
         }
-        void *state = NULL;
-        img_verify_result r;
-        if (b->init(&state, &options, &err) != 0) {
-            printf("%-13s ERROR      %s\n", b->name, err.message);
-            failures++;
-            continue;
-        }
-        bool want_diff = cli->diff_image && !diff_written;
-        int rc = img_verify_backend(b, state, &src, &plan, &r, want_diff ? &diff : NULL, &err);
-        char what[160] = "";
-        if (b->describe)
-            b->describe(state, what, sizeof what);
-        b->destroy(state);
-        if (rc != 0) {
-            printf("%-13s ERROR      %s\n", b->name, err.message);
-            failures++;
-            continue;
-        }
-        if (r.exact) {
-            printf("%-13s %-10s %10d %5d  %-40s %s%s%s\n", b->name, "bit-exact", 0, 0, "-", "-",
-                   what[0] ? "   " : "", what);
-            continue;
-        }
-        mismatches++;
-        char first[96];
-        snprintf(first, sizeof first, "%s %d,%d ch%d: %d/%d", r.stage, r.mismatch.x, r.mismatch.y,
-                 r.mismatch.channel, r.mismatch.expected, r.mismatch.got);
-        printf("%-13s %-10s %10" PRIu64 " %5d  %-40s %" PRIu64 "/%" PRIu64 "%s%s\n", b->name,
-               "MISMATCH", r.mismatch.differing, r.mismatch.max_abs_diff, first, r.mismatch.border,
-               r.mismatch.interior, what[0] ? "   " : "", what);
-        if (want_diff && diff.storage) {
-            img_write_options wo = {0};
-            if (img_write_file(cli->diff_image, &diff, &wo, &err) != 0) {
-                fprintf(stderr, "imgpipe: %s\n", err.message);
-                failures++;
-            } else {
-                printf("%-13s difference picture of stage %s written to %s\n", "", r.stage,
-                       cli->diff_image);
-                diff_written = true;
+        /* A single-threaded SIMD backend is verified at every level this CPU runs
+         * (unless --simd picks one); an unsupported level is reported, not failed. */
+        bool sweep = (b->flags & IMG_BACKEND_SIMD_LEVELS) && !(b->flags & IMG_BACKEND_THREADED) &&
+                     !cli->simd;
+        for (int l = 0; l < (sweep ? IMG_SIMD_LEVEL_COUNT : 1); l++) {
+            char label[32];
+            snprintf(label, sizeof label, "%s", b->name);
+            if (sweep) {
+                options.simd_level = img_simd_level_name((img_simd_level)l);
+                snprintf(label, sizeof label, "%s:%s", b->name, options.simd_level);
             }
-            img_image_free(&diff);
+            verify_one(cli, b, &options, label, sweep, &src, &plan, &diff_written, &mismatches,
+                       &failures);
         }
+        options.simd_level = cli->simd;
     }
     if (cli->diff_image && !diff_written && mismatches == 0)
         printf("\nno difference: %s not written\n", cli->diff_image);

@@ -6,11 +6,15 @@
 /* Each backend's file defines one of these. Adding a backend: one file, one line here. */
 extern const img_backend img_backend_serial;
 extern const img_backend img_backend_threads;
+extern const img_backend img_backend_simd;
+extern const img_backend img_backend_simd_threads;
 extern const img_backend img_backend_opencl;
 
 static const img_backend *const backends[] = {
     &img_backend_serial,
     &img_backend_threads,
+    &img_backend_simd,
+    &img_backend_simd_threads,
     &img_backend_opencl,
 };
 

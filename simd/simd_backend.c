@@ -1,0 +1,319 @@
+/* The `simd` and `simd-threads` backends.
+ *
+ * SIMD schedule (also in simd/README.md)
+ * --------------------------------------
+ * The image is planar, so the unit of work is a band of output rows of one plane
+ * (img_simd_strip), run by the level's fused strip function:
+ *
+ *   1. Point stages. Brightness and contrast are not a pass of their own: they are
+ *      applied while a source row is widened to int16 into an edge-replicated row
+ *      buffer (`pad`, r copies of the first/last pixel on each side, so the taps need
+ *      no clamp): a clamped add and one mulhrs, or at avx512icl the plan's composed
+ *      256-entry table through two vpermi2b. Alpha planes skip them.
+ *   2. Horizontal blur. pad -> one int16 row of h - 16384 (madd on tap pairs; even
+ *      and odd outputs in separate accumulators sharing the loads; mirrored pairs
+ *      added first at 128/256 bits) into a ring of 2r + K rows (K = 8). Every source
+ *      row the band needs is point-op'd and blurred exactly once.
+ *   3. Vertical blur. Needed blurred rows are produced in runs of up to K consecutive
+ *      rows: the ring is filled up to row a+n-1+r, a row pointer table with clamped
+ *      indices gives the 2r+1 rows of each output row, and the kernel walks 512-pixel
+ *      column chunks outside and the n rows inside, so each chunk of the 2r+n ring
+ *      rows is read from L1 n times. Mirrored rows are added before the multiply
+ *      (symmetric weights), halving the madds.
+ *   4. Resize. Output row y needs blurred rows i0[y] and i1[y], which are monotonic in
+ *      y: blurred rows go to a K+1 slot row cache and every output row whose two rows
+ *      exist is emitted at once. The full-size blurred image never exists; the
+ *      working set per plane is ~(2r+K) int16 rows + (K+1) byte rows. A 2:1 x map
+ *      (detected from the map itself) uses a maddubs pair-sum path; any other map
+ *      interpolates vertically into int32 and picks the neighbours by register
+ *      permutes (narrow spans) or gathers.
+ *
+ * Disabled stages drop out of the same schedule (point only: one vector pass; resize
+ * only: rows from src or a two-row point cache; blur only: v-blur writes dst). A y map
+ * that is not monotonic with i1 - i0 <= 1 (never produced by img_plan_init, but legal
+ * input) takes two passes through a full-size intermediate instead.
+ *
+ * `simd` runs every plane as one band on the calling thread. `simd-threads` splits
+ * each plane's output rows into bands (options->band_rows, 0 = one band per thread)
+ * and runs the (plane, band) tasks on a persistent img_pool; each worker has its own
+ * scratch, and a band recomputes the r halo rows above and below it. Bands write
+ * disjoint output rows, so no synchronisation is needed beyond the batch.
+ *
+ * State is built in init (level, pool, scratch tables); scratch buffers grow when a
+ * larger image or radius arrives and are otherwise reused by every run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cpu.h"
+#include "funcs.h"
+#include "pool.h"
+
+typedef struct simd_state {
+    img_simd_funcs f;
+    img_simd_level level;
+    bool threaded;
+    int threads;                /* workers (1 for `simd`) */
+    int band_rows;              /* option; 0 = auto */
+    img_pool *pool;             /* simd-threads only */
+    img_simd_kernel k;
+    img_simd_scratch *scratch;  /* one per worker */
+    void *tmp_block;            /* two-pass fallback intermediate, on demand, grown */
+    size_t tmp_bytes;
+} simd_state;
+
+typedef struct simd_batch {
+    simd_state *st;
+    const img_image *src;
+    img_image *dst;
+    bool point, blur, resize;
+    int out_h, band_rows, bands;
+} simd_batch;
+
+static void simd_task(void *arg, int index, int worker)
+{
+    const simd_batch *b = arg;
+    const int c = index / b->bands, band = index % b->bands;
+    img_simd_strip job = {
+        .k = &b->st->k,
+        .src = b->src->plane[c],
+        .src_stride = b->src->stride[c],
+        .dst = b->dst->plane[c],
+        .dst_stride = b->dst->stride[c],
+        .y0 = band * b->band_rows,
+        .y1 = band * b->band_rows + b->band_rows,
+        .point = b->point && !img_is_alpha_plane(b->src->channels, c),
+        .blur = b->blur,
+        .resize = b->resize,
+    };
+    if (job.y1 > b->out_h)
+        job.y1 = b->out_h;
+    b->st->f.run_strip(&job, &b->st->scratch[worker]);
+}
+
+static int auto_band_rows(const simd_state *st, int out_h)
+{
+    if (st->band_rows > 0)
+        return st->band_rows;
+    if (!st->threaded)
+        return out_h;
+    /* One band per thread and plane: every band pays the 2r halo rows once, so fewer,
+     * larger bands waste least; planes x threads tasks keep all workers busy. */
+    return (out_h + st->threads - 1) / st->threads;
+}
+
+/* Runs the stages given by the flags over every plane, src -> dst. */
+static void dispatch(simd_state *st, img_image *dst, const img_image *src, bool point,
+                     bool blur, bool resize)
+{
+    simd_batch b = {st, src, dst, point, blur, resize, 0, 0, 0};
+    b.out_h = resize ? st->k.out_h : st->k.in_h;
+    b.band_rows = auto_band_rows(st, b.out_h);
+    if (b.band_rows > b.out_h)
+        b.band_rows = b.out_h;
+    b.bands = (b.out_h + b.band_rows - 1) / b.band_rows;
+    const int count = src->channels * b.bands;
+    if (st->pool && count > 1) {
+        img_pool_run(st->pool, simd_task, &b, count);
+    } else {
+        for (int i = 0; i < count; i++)
+            simd_task(&b, i, 0);
+    }
+}
+
+static int check_geometry(const img_image *dst, const img_image *src, const img_plan *plan,
+                          bool resize, img_error *err)
+{
+    if (src->width != plan->in_width || src->height != plan->in_height)
+        return img_fail(err, "simd: source is %dx%d but the plan is for %dx%d", src->width,
+                        src->height, plan->in_width, plan->in_height);
+    int ow = resize ? plan->out_width : plan->in_width;
+    int oh = resize ? plan->out_height : plan->in_height;
+    if (dst->width != ow || dst->height != oh || dst->channels != src->channels)
+        return img_fail(err, "simd: destination is %dx%d with %d channels, expected %dx%d with %d",
+                        dst->width, dst->height, dst->channels, ow, oh, src->channels);
+    return 0;
+}
+
+/* A view of src's geometry over the state's intermediate block, which only ever
+ * grows, so a run never allocates unless a bigger image arrives. */
+static int tmp_image(simd_state *st, img_image *tmp, const img_image *src, img_error *err)
+{
+    const size_t stride = ((size_t)src->width + IMG_ROW_ALIGN - 1) / IMG_ROW_ALIGN * IMG_ROW_ALIGN;
+    const size_t plane = stride * (size_t)src->height;
+    const size_t need = plane * (size_t)src->channels + IMG_ROW_ALIGN;
+    if (need > st->tmp_bytes) {
+        void *block = aligned_alloc(IMG_ROW_ALIGN, need);
+        if (!block)
+            return img_fail(err, "simd: out of memory for a %dx%d intermediate", src->width,
+                            src->height);
+        free(st->tmp_block);
+        st->tmp_block = block;
+        st->tmp_bytes = need;
+    }
+    memset(tmp, 0, sizeof *tmp);
+    tmp->width = src->width;
+    tmp->height = src->height;
+    tmp->channels = src->channels;
+    for (int c = 0; c < src->channels; c++) {
+        tmp->plane[c] = (uint8_t *)st->tmp_block + plane * (size_t)c;
+        tmp->stride[c] = (ptrdiff_t)stride;
+    }
+    return 0;
+}
+
+static int run_stages(simd_state *st, img_image *dst, const img_image *src,
+                      const img_plan *plan, const bool stages[IMG_STAGE_COUNT], img_error *err)
+{
+    const bool point = stages[IMG_STAGE_BRIGHTNESS] || stages[IMG_STAGE_CONTRAST];
+    const bool blur = stages[IMG_STAGE_BLUR], resize = stages[IMG_STAGE_RESIZE];
+    if (check_geometry(dst, src, plan, resize, err) != 0)
+        return -1;
+    if (img_simd_kernel_prepare(&st->k, plan, stages, err) != 0)
+        return -1;
+    for (int t = 0; t < st->threads; t++)
+        if (img_simd_scratch_reserve(&st->scratch[t], src->width, st->k.radius, err) != 0)
+            return -1;
+
+    if (blur && resize && !st->k.y_fusable) {
+        img_image tmp;
+        if (tmp_image(st, &tmp, src, err) != 0)
+            return -1;
+        dispatch(st, &tmp, src, point, true, false);
+        dispatch(st, dst, &tmp, false, false, true);
+        return 0;
+    }
+    dispatch(st, dst, src, point, blur, resize);
+    return 0;
+}
+
+static int simd_run_stage(void *state, img_stage stage, img_image *dst, const img_image *src,
+                          const img_plan *plan, img_error *err)
+{
+    if ((unsigned)stage >= IMG_STAGE_COUNT)
+        return img_fail(err, "simd: unknown stage %d", (int)stage);
+    bool stages[IMG_STAGE_COUNT] = {false};
+    stages[stage] = true;
+    return run_stages(state, dst, src, plan, stages, err);
+}
+
+static int simd_run_pipeline(void *state, img_image *dst, const img_image *src,
+                             const img_plan *plan, img_error *err)
+{
+    return run_stages(state, dst, src, plan, plan->enabled, err);
+}
+
+static bool simd_probe(char *reason, size_t reason_len)
+{
+    (void)reason;
+    (void)reason_len;
+    return true;   /* the portable level runs anywhere */
+}
+
+static void simd_destroy(void *state)
+{
+    simd_state *st = state;
+    if (!st)
+        return;
+    img_pool_destroy(st->pool);
+    if (st->scratch)
+        for (int t = 0; t < st->threads; t++)
+            img_simd_scratch_free(&st->scratch[t]);
+    free(st->scratch);
+    img_simd_kernel_free(&st->k);
+    free(st->tmp_block);
+    free(st);
+}
+
+static int init_common(void **state, const img_backend_options *options, bool threaded,
+                       img_error *err)
+{
+    *state = NULL;
+    simd_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return img_fail(err, "simd: out of memory");
+    st->threaded = threaded;
+    st->threads = 1;
+
+    if (img_simd_choose_level(options ? options->simd_level : NULL, img_simd_cpu_flags(),
+                              &st->level, err) != 0)
+        goto fail;
+    if (!img_simd_get_funcs(st->level, &st->f)) {
+        img_fail(err, "simd: level %s is not built in", img_simd_level_name(st->level));
+        goto fail;
+    }
+    if (options && (options->threads < 0 || options->band_rows < 0)) {
+        img_fail(err, "simd: --threads and --band-rows must not be negative");
+        goto fail;
+    }
+    if (threaded) {
+        int n = options ? options->threads : 0;
+        if (n == 0) {
+            long online = sysconf(_SC_NPROCESSORS_ONLN);
+            n = online < 1 ? 1 : online > IMG_POOL_MAX_THREADS ? IMG_POOL_MAX_THREADS : (int)online;
+        }
+        st->threads = n;
+        st->band_rows = options ? options->band_rows : 0;
+    }
+    st->scratch = calloc((size_t)st->threads, sizeof *st->scratch);
+    if (!st->scratch) {
+        img_fail(err, "simd: out of memory");
+        goto fail;
+    }
+    if (threaded && img_pool_create(&st->pool, st->threads, err) != 0)
+        goto fail;
+    *state = st;
+    return 0;
+
+fail:
+    simd_destroy(st);
+    return -1;
+}
+
+static int simd_init(void **state, const img_backend_options *options, img_error *err)
+{
+    return init_common(state, options, false, err);
+}
+
+static int simd_threads_init(void **state, const img_backend_options *options, img_error *err)
+{
+    return init_common(state, options, true, err);
+}
+
+static void simd_describe(void *state, char *buf, size_t len)
+{
+    const simd_state *st = state;
+    if (!st) {
+        snprintf(buf, len, "not initialised");
+    } else if (st->threaded) {
+        snprintf(buf, len, "%s, %d thread%s", st->f.name, st->threads, st->threads == 1 ? "" : "s");
+    } else {
+        snprintf(buf, len, "%s", st->f.name);
+    }
+}
+
+const img_backend img_backend_simd = {
+    .name = "simd",
+    .description = "SIMDe vectors (portable/SSE4.1/AVX2/AVX-512), fused stages, one thread",
+    .flags = IMG_BACKEND_SIMD_LEVELS,
+    .probe = simd_probe,
+    .init = simd_init,
+    .destroy = simd_destroy,
+    .run_stage = simd_run_stage,
+    .run_pipeline = simd_run_pipeline,
+    .describe = simd_describe,
+};
+
+const img_backend img_backend_simd_threads = {
+    .name = "simd-threads",
+    .description = "the simd backend's fused bands on a worker pool",
+    .flags = IMG_BACKEND_THREADED | IMG_BACKEND_SIMD_LEVELS,
+    .probe = simd_probe,
+    .init = simd_threads_init,
+    .destroy = simd_destroy,
+    .run_stage = simd_run_stage,
+    .run_pipeline = simd_run_pipeline,
+    .describe = simd_describe,
+};
