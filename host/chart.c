@@ -480,7 +480,7 @@ static int chart_simd_levels(prep *p)
     char verdict[16][24];
     bool timed[16] = {0};
     int n = 0;
-    static const char *const known[] = {"portable", "sse4.1", "avx2", "avx512"};
+    static const char *const known[] = {"portable", "sse4.1", "avx2", "avx512", "avx512icl"};
     size_list sizes = {0};
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < t->row_count; i++) {
@@ -489,7 +489,7 @@ static int chart_simd_levels(prep *p)
                 continue;
             const char *level = r->setting + 5;
             bool is_known = false;
-            for (size_t k = 0; k < 4; k++)
+            for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
                 is_known |= strcmp(level, known[k]) == 0;
             if (pass == 0 && !is_known)
                 continue;

@@ -1,5 +1,5 @@
 # simd_levels.png / .svg: throughput of the simd backend at each instruction-set level
-# (portable, sse4.1, avx2, avx512), one bar per input size; whiskers from the quartile
+# (portable, sse4.1, avx2, avx512, avx512icl), one bar per input size; whiskers from the quartile
 # run times. A level the CPU cannot run keeps its slot, labelled with its verdict.
 # Data: simd_levels.dat, one block per size: a header line "WxH", then
 # level, MP/s at the median, MP/s at q3, MP/s at q1 (NaN when not timed).
