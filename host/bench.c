@@ -487,10 +487,11 @@ int img_cmd_bench(const img_cli *cli)
     report.warmup = cli->warmup;
     report.min_time = cli->min_time;
     record_command_line(&report, cli->argc, cli->argv);
-    if (report.env.load_average > 0.5 * report.env.cores_online)
-        fprintf(stderr, "imgpipe: warning: the machine looks busy (load %.2f on %d cores); "
-                        "numbers may be noisy\n",
-                report.env.load_average, report.env.cores_online);
+    report.env.busy_cores = img_busy_cores(0.5);
+    if (report.env.busy_cores > 0.25)
+        fprintf(stderr, "imgpipe: warning: the machine looks busy (other processes keep %.2f of "
+                        "%d cores busy); numbers may be noisy\n",
+                report.env.busy_cores, report.env.cores_online);
     for (int t = 0; t < cli->thread_count; t++)
         if (cli->threads[t] > report.env.cores_allowed)
             fprintf(stderr, "imgpipe: warning: %d threads on %d cores: they will interleave, "

@@ -141,3 +141,35 @@ void img_env_collect(img_env *env)
     double load[1];
     env->load_average = getloadavg(load, 1) == 1 ? load[0] : -1.0;
 }
+
+/* Sums the "cpu" line of /proc/stat: total jiffies and the idle + iowait ones. */
+static int read_cpu_times(unsigned long long *total, unsigned long long *idle)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5)
+        return -1;
+    *total = 0;
+    for (int i = 0; i < 8; i++)
+        *total += v[i];
+    *idle = v[3] + v[4];
+    return 0;
+}
+
+double img_busy_cores(double seconds)
+{
+    unsigned long long t0, i0, t1, i1;
+    if (read_cpu_times(&t0, &i0) != 0)
+        return -1.0;
+    struct timespec pause = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&pause, NULL);
+    if (read_cpu_times(&t1, &i1) != 0 || t1 <= t0)
+        return -1.0;
+    double busy = 1.0 - (double)(i1 - i0) / (double)(t1 - t0);
+    return busy * (double)sysconf(_SC_NPROCESSORS_ONLN);
+}

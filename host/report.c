@@ -131,6 +131,7 @@ static void json_env(FILE *f, const img_env *e)
     fprintf(f, ",\n    \"date\": ");
     json_string(f, e->date);
     fprintf(f, ",\n    \"load_average_1min\": %.2f", e->load_average);
+    fprintf(f, ",\n    \"busy_cores_before_run\": %.2f", e->busy_cores);
     if (e->opencl[0]) {
         fprintf(f, ",\n    \"opencl\": ");
         json_string(f, e->opencl);
