@@ -33,7 +33,7 @@ typedef struct bench_ctx {
     img_bench_report *report;
     bool progress;           /* stderr is a terminal */
     int step, steps;
-    double *samples;         /* MAX_SAMPLES scratch */
+    double *samples;         /* MAX_SAMPLES scratch for the stage timings */
 } bench_ctx;
 
 static double cpu_seconds(void)
@@ -71,39 +71,6 @@ static void print_row(const img_bench_row *r)
            r->mpix_per_s, r->gb_per_s, r->bandwidth_fraction * 100.0, r->speedup,
            r->cpu_per_wall, r->ivcsw_per_run);
     fflush(stdout);
-}
-
-/* Runs warm-ups then repetitions; fills the timing fields of row. */
-static int time_runs(bench_ctx *ctx, const img_backend *b, void *state, img_image *dst,
-                     const img_image *src, const img_plan *plan, img_bench_row *row,
-                     img_error *err)
-{
-    const img_cli *cli = ctx->cli;
-    for (int i = 0; i < cli->warmup; i++)
-        if (b->run_pipeline(state, dst, src, plan, err) != 0)
-            return -1;
-    struct rusage ru0, ru1;
-    getrusage(RUSAGE_SELF, &ru0);
-    double cpu0 = cpu_seconds();
-    double start = img_now(), total = 0.0;
-    size_t n = 0;
-    while (n < MAX_SAMPLES && (n < (size_t)cli->reps || total < cli->min_time)) {
-        double t0 = img_now();
-        if (b->run_pipeline(state, dst, src, plan, err) != 0)
-            return -1;
-        ctx->samples[n++] = img_now() - t0;
-        total = img_now() - start;
-    }
-    double cpu = cpu_seconds() - cpu0;
-    getrusage(RUSAGE_SELF, &ru1);
-    img_stats_compute(ctx->samples, n, &row->time);
-    row->cpu_per_run = cpu / (double)n;
-    row->cpu_per_wall = total > 0 ? cpu / total : 0.0;
-    row->vcsw_per_run = (double)(ru1.ru_nvcsw - ru0.ru_nvcsw) / (double)n;
-    row->ivcsw_per_run = (double)(ru1.ru_nivcsw - ru0.ru_nivcsw) / (double)n;
-    if (b->breakdown)
-        b->breakdown(state, &row->breakdown);
-    return 0;
 }
 
 /* Times each enabled stage alone (fed serial's output of the stage before, as verify
@@ -148,15 +115,40 @@ static int time_stages(bench_ctx *ctx, const img_backend *b, void *state, const 
     return rc;
 }
 
-/* One backend with one set of options at one size: a row, whatever happens. */
-static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_options *options,
-                    const char *setting, const char *cpus, const img_image *src,
-                    const img_plan *plan, double serial_median, img_bench_row *row)
+/* One backend with one set of options at one size, from init to its row. Split in
+ * three steps so that several trials can be alive at once and timed in alternating
+ * rounds (the scaling series): slow drifts of a shared machine then spread over all
+ * settings instead of favouring whichever ran in a quiet minute. */
+typedef struct trial {
+    const img_backend *b;
+    void *state;
+    bool live;               /* state needs destroy() */
+    bool ready;              /* verified bit-exact: to be timed */
+    img_image dst;
+    img_bench_row *row;
+    double *samples;         /* MAX_SAMPLES */
+    size_t n;
+    double wall, cpu;        /* summed over the timed loops */
+    long nvcsw, nivcsw;
+} trial;
+
+static void trial_fail(trial *t, const char *verdict, const char *why)
+{
+    snprintf(t->row->verdict, sizeof t->row->verdict, "%s", verdict);
+    snprintf(t->row->note, sizeof t->row->note, "%s", why);
+    t->ready = false;
+}
+
+/* Fills the row's identity, then init (timed), the cold first run (timed), the
+ * stage-by-stage verification and the warm-up runs. Only a verified trial is ready. */
+static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
+                        const img_backend_options *options, const char *setting, const char *cpus,
+                        const img_image *src, const img_plan *plan, img_bench_row *row)
 {
     img_error err = {{0}};
-    void *state = NULL;
-    bool live = false;
-    img_image dst = {0};
+    memset(t, 0, sizeof *t);
+    t->b = b;
+    t->row = row;
     memset(row, 0, sizeof *row);
     for (int s = 0; s < IMG_STAGE_COUNT; s++)
         row->stage_s[s] = -1.0;
@@ -180,70 +172,142 @@ static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_opti
     }
     char reason[256] = "";
     if (!b->probe(reason, sizeof reason)) {
-        snprintf(row->verdict, sizeof row->verdict, "unavailable");
-        snprintf(row->note, sizeof row->note, "%s", reason);
-        goto done;
+        trial_fail(t, "unavailable", reason);
+        return;
     }
     double t0 = img_now();
-    if (b->init(&state, options, &err) != 0) {
-        snprintf(row->verdict, sizeof row->verdict, "unavailable");
-        snprintf(row->note, sizeof row->note, "%s", err.message);
-        goto done;
+    if (b->init(&t->state, options, &err) != 0) {
+        trial_fail(t, "unavailable", err.message);
+        return;
     }
-    live = true;
+    t->live = true;
     row->init_s = img_now() - t0;
-    if (img_image_alloc(&dst, plan->out_width, plan->out_height, src->channels, UINT64_MAX,
-                        &err) != 0)
-        goto error;
+    t->samples = malloc(sizeof(double) * MAX_SAMPLES);
+    if (!t->samples) {
+        trial_fail(t, "ERROR", "out of memory for the samples");
+        return;
+    }
+    if (img_image_alloc(&t->dst, plan->out_width, plan->out_height, src->channels, UINT64_MAX,
+                        &err) != 0) {
+        trial_fail(t, "ERROR", err.message);
+        return;
+    }
     t0 = img_now();
-    if (b->run_pipeline(state, &dst, src, plan, &err) != 0)
-        goto error;
+    if (b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
+        trial_fail(t, "ERROR", err.message);
+        return;
+    }
     row->cold_s = img_now() - t0;
 
     img_verify_result v;
-    if (img_verify_backend(b, state, src, plan, &v, NULL, &err) != 0)
-        goto error;
+    if (img_verify_backend(b, t->state, src, plan, &v, NULL, &err) != 0) {
+        trial_fail(t, "ERROR", err.message);
+        return;
+    }
     if (!v.exact) {
-        snprintf(row->verdict, sizeof row->verdict, "MISMATCH");
-        snprintf(row->note, sizeof row->note,
+        char why[300];
+        snprintf(why, sizeof why,
                  "not timed: stage %s differs at %d,%d ch%d (want %d, got %d), %" PRIu64
                  " samples, max diff %d",
                  v.stage, v.mismatch.x, v.mismatch.y, v.mismatch.channel, v.mismatch.expected,
                  v.mismatch.got, v.mismatch.differing, v.mismatch.max_abs_diff);
-        goto done;
+        trial_fail(t, "MISMATCH", why);
+        return;
     }
-    if (time_runs(ctx, b, state, &dst, src, plan, row, &err) != 0)
-        goto error;
-    if (time_stages(ctx, b, state, src, plan, row, &err) != 0)
-        goto error;
-    snprintf(row->verdict, sizeof row->verdict, "bit-exact");
-    if (b->describe)
-        b->describe(state, row->note, sizeof row->note);
-    if (b->flags & IMG_BACKEND_SIMD_LEVELS) {
-        /* The level that ran is the first word of describe(). */
-        snprintf(row->simd, sizeof row->simd, "%.*s", (int)strcspn(row->note, " ,("), row->note);
+    for (int i = 0; i < ctx->cli->warmup; i++)
+        if (b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
+            trial_fail(t, "ERROR", err.message);
+            return;
+        }
+    t->ready = true;
+}
+
+/* Adds repetitions until this call made at least `reps` and spent `min_time`. */
+static void trial_time(trial *t, const img_image *src, const img_plan *plan, int reps,
+                       double min_time)
+{
+    if (!t->ready)
+        return;
+    img_error err = {{0}};
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    double cpu0 = cpu_seconds();
+    double start = img_now(), total = 0.0;
+    for (int i = 0; t->n < MAX_SAMPLES && (i < reps || total < min_time); i++) {
+        double t0 = img_now();
+        if (t->b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
+            trial_fail(t, "ERROR", err.message);
+            return;
+        }
+        t->samples[t->n++] = img_now() - t0;
+        total = img_now() - start;
     }
-    double bytes = (double)src->channels *
-                   ((double)src->width * src->height + (double)dst.width * dst.height);
-    row->mpix_per_s = (double)src->width * src->height / row->time.median / 1e6;
-    row->gb_per_s = bytes / row->time.median / 1e9;
-    if (ctx->report->copy_bandwidth_gbs > 0)
-        row->bandwidth_fraction = row->gb_per_s / ctx->report->copy_bandwidth_gbs;
-    /* serial_median is 0 while serial itself is measured: it is its own baseline. */
-    row->speedup = serial_median > 0 ? serial_median / row->time.median : 1.0;
-    goto done;
-error:
-    snprintf(row->verdict, sizeof row->verdict, "ERROR");
-    snprintf(row->note, sizeof row->note, "%s", err.message);
-done:
-    if (live)
-        b->destroy(state);
-    img_image_free(&dst);
+    t->cpu += cpu_seconds() - cpu0;
+    t->wall += total;
+    getrusage(RUSAGE_SELF, &ru1);
+    t->nvcsw += ru1.ru_nvcsw - ru0.ru_nvcsw;
+    t->nivcsw += ru1.ru_nivcsw - ru0.ru_nivcsw;
+}
+
+/* Statistics, stage times (when asked) and derived figures into the row; releases
+ * the trial and prints the row. */
+static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const img_plan *plan,
+                         double serial_median, bool with_stages)
+{
+    img_bench_row *row = t->row;
+    img_error err = {{0}};
+    if (t->ready) {
+        double n = (double)t->n;
+        img_stats_compute(t->samples, t->n, &row->time);
+        row->cpu_per_run = t->cpu / n;
+        row->cpu_per_wall = t->wall > 0 ? t->cpu / t->wall : 0.0;
+        row->vcsw_per_run = (double)t->nvcsw / n;
+        row->ivcsw_per_run = (double)t->nivcsw / n;
+        if (t->b->breakdown)
+            t->b->breakdown(t->state, &row->breakdown);
+        if (with_stages && time_stages(ctx, t->b, t->state, src, plan, row, &err) != 0) {
+            trial_fail(t, "ERROR", err.message);
+        } else {
+            snprintf(row->verdict, sizeof row->verdict, "bit-exact");
+            if (t->b->describe)
+                t->b->describe(t->state, row->note, sizeof row->note);
+            if (t->b->flags & IMG_BACKEND_SIMD_LEVELS) {
+                /* The level that ran is the first word of describe(). */
+                snprintf(row->simd, sizeof row->simd, "%.*s", (int)strcspn(row->note, " ,("),
+                         row->note);
+            }
+            double bytes = (double)src->channels * ((double)src->width * src->height +
+                                                    (double)t->dst.width * t->dst.height);
+            row->mpix_per_s = (double)src->width * src->height / row->time.median / 1e6;
+            row->gb_per_s = bytes / row->time.median / 1e9;
+            if (ctx->report->copy_bandwidth_gbs > 0)
+                row->bandwidth_fraction = row->gb_per_s / ctx->report->copy_bandwidth_gbs;
+            /* serial_median is 0 while serial itself is measured: it is its own baseline. */
+            row->speedup = serial_median > 0 ? serial_median / row->time.median : 1.0;
+        }
+    }
+    if (t->live)
+        t->b->destroy(t->state);
+    img_image_free(&t->dst);
+    free(t->samples);
+    t->live = t->ready = false;
+    t->samples = NULL;
     if (ctx->progress) {
         fprintf(stderr, "\r\033[K");
         fflush(stderr);
     }
     print_row(row);
+}
+
+/* One setting measured on its own: start, the repetitions, finish. */
+static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_options *options,
+                    const char *setting, const char *cpus, const img_image *src,
+                    const img_plan *plan, double serial_median, img_bench_row *row)
+{
+    trial t;
+    trial_start(ctx, &t, b, options, setting, cpus, src, plan, row);
+    trial_time(&t, src, plan, ctx->cli->reps, ctx->cli->min_time);
+    trial_finish(ctx, &t, src, plan, serial_median, true);
 }
 
 typedef struct setting {
@@ -315,29 +379,40 @@ static void first_allowed_cpu(char *buf, size_t len)
 static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img_image *src,
                            const img_plan *plan, double serial_median, img_error *err)
 {
+    enum { COUNT = sizeof scaling_threads / sizeof scaling_threads[0], ROUNDS = 5 };
+    trial trials[2 * COUNT];
+    int started = 0, rc = 0;
     cpu_set_t saved;
     char one[16];
     if (sched_getaffinity(0, sizeof saved, &saved) != 0)
         return img_fail(err, "sched_getaffinity: %s", strerror(errno));
     first_allowed_cpu(one, sizeof one);
-    for (int pinned = 1; pinned >= 0; pinned--) {
+    /* Every pool is created first: the pinned ones while this thread is pinned, so
+     * their workers inherit the one-core mask and keep it after it is restored. */
+    for (int pinned = 1; pinned >= 0 && rc == 0; pinned--) {
         if (pinned && img_set_cpus(one, err) != 0)
             return -1;
-        for (size_t t = 0; t < sizeof scaling_threads / sizeof scaling_threads[0]; t++) {
-            if (ctx->report->row_count == MAX_ROWS)
-                break;
+        for (int i = 0; i < COUNT && ctx->report->row_count < MAX_ROWS; i++) {
             img_backend_options options = img_backend_options_from_cli(ctx->cli);
             options.trace_path = NULL;
-            options.threads = scaling_threads[t];
+            options.threads = scaling_threads[i];
             char label[48];
-            snprintf(label, sizeof label, "threads=%d", scaling_threads[t]);
-            measure(ctx, threads, &options, label, pinned ? one : "all", src, plan, serial_median,
-                    &ctx->report->rows[ctx->report->row_count++]);
+            snprintf(label, sizeof label, "threads=%d", scaling_threads[i]);
+            trial_start(ctx, &trials[started++], threads, &options, label, pinned ? one : "all",
+                        src, plan, &ctx->report->rows[ctx->report->row_count++]);
         }
         if (pinned && sched_setaffinity(0, sizeof saved, &saved) != 0)
-            return img_fail(err, "sched_setaffinity: %s", strerror(errno));
+            rc = img_fail(err, "sched_setaffinity: %s", strerror(errno));
     }
-    return 0;
+    /* Then the settings take turns, a fifth of the repetitions and time each round. */
+    int reps = (ctx->cli->reps + ROUNDS - 1) / ROUNDS;
+    for (int round = 0; round < ROUNDS && rc == 0; round++)
+        for (int i = 0; i < started; i++)
+            trial_time(&trials[i], src, plan, reps, ctx->cli->min_time / ROUNDS);
+    /* No stage timings here: the where-the-time-goes chart uses the main rows. */
+    for (int i = 0; i < started; i++)
+        trial_finish(ctx, &trials[i], src, plan, serial_median, false);
+    return rc;
 }
 
 /* One traced threads run pinned to one core and one on all cores, for the timeline
