@@ -455,6 +455,52 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
 /* Scaling figures for threaded rows: speedup over the same backend with one thread
  * (same size, same cpus) and the parallel efficiency, speedup / threads. Then the
  * scaling table, when there is more than one thread count to compare. */
+/* The fastest bit-exact all-cores row of a backend at one size, or NULL. */
+static const img_bench_row *fastest(const img_bench_report *r, const char *backend, int w, int h)
+{
+    const img_bench_row *best = NULL;
+    for (int i = 0; i < r->row_count; i++) {
+        const img_bench_row *row = &r->rows[i];
+        if (strcmp(row->backend, backend) == 0 && row->width == w && row->height == h &&
+            strcmp(row->verdict, "bit-exact") == 0 && strcmp(row->cpus, "all") == 0 &&
+            (!best || row->time.median < best->time.median))
+            best = row;
+    }
+    return best;
+}
+
+/* The GPU-versus-CPU crossover: the smallest measured size at which opencl, end to end
+ * (upload + kernels + download), beats simd-threads. Printed and recorded when both
+ * ran; on PoCL the "GPU" is this CPU, and the line says so. */
+static void summarize_crossover(img_bench_report *r, const img_size *sizes, int size_count)
+{
+    const img_bench_row *first_win = NULL;
+    bool both = false;
+    for (int s = 0; s < size_count; s++) {
+        const img_bench_row *cl = fastest(r, "opencl", sizes[s].width, sizes[s].height);
+        const img_bench_row *cpu = fastest(r, "simd-threads", sizes[s].width, sizes[s].height);
+        if (!cl || !cpu)
+            continue;
+        both = true;
+        if (cl->time.median < cpu->time.median &&
+            (!first_win || (int64_t)cl->width * cl->height <
+                               (int64_t)first_win->width * first_win->height))
+            first_win = cl;
+    }
+    if (!both)
+        return;
+    if (first_win)
+        snprintf(r->crossover, sizeof r->crossover,
+                 "opencl (end to end) beats simd-threads from %dx%d on (device: %s)",
+                 first_win->width, first_win->height, r->env.opencl);
+    else
+        snprintf(r->crossover, sizeof r->crossover,
+                 "opencl (end to end) beats simd-threads at none of the sizes measured "
+                 "(device: %s)",
+                 r->env.opencl);
+    printf("\ncrossover: %s\n", r->crossover);
+}
+
 static void summarize_scaling(img_bench_report *r)
 {
     bool any = false;
@@ -641,6 +687,7 @@ int img_cmd_bench(const img_cli *cli)
         }
     }
     summarize_scaling(&report);
+    summarize_crossover(&report, sizes, size_count);
     if (img_write_text_file(dir, "bench.csv", img_bench_write_csv, &report, &err) != 0 ||
         img_write_text_file(dir, "bench.json", img_bench_write_json, &report, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);

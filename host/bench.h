@@ -41,6 +41,7 @@ typedef struct img_bench_report {
     img_env env;
     double copy_bandwidth_gbs;
     char command_line[512];
+    char crossover[800];     /* where opencl overtakes simd-threads, when both ran */
     int reps, warmup;
     double min_time;
     img_bench_row *rows;

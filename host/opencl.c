@@ -267,8 +267,9 @@ static int ensure_buffer(opencl_state *st, dev_buffer *buf, size_t bytes, const 
         return 0;
     if (bytes > st->max_alloc)
         return img_fail(err,
-                        "opencl: the %s buffer needs %zu bytes, over the device's maximum "
-                        "allocation of %llu",
+                        "opencl: the %s buffer needs %zu bytes, over the device's "
+                        "CL_DEVICE_MAX_MEM_ALLOC_SIZE of %llu (clCreateBuffer would fail with "
+                        "CL_INVALID_BUFFER_SIZE)",
                         name, bytes, (unsigned long long)st->max_alloc);
     if (buf->mem)
         clReleaseMemObject(buf->mem);

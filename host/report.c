@@ -145,6 +145,8 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
     json_env(f, &r->env);
     fprintf(f, "  \"command_line\": ");
     json_string(f, r->command_line);
+    fprintf(f, ",\n  \"gpu_cpu_crossover\": ");
+    json_string(f, r->crossover);
     fprintf(f, ",\n  \"copy_bandwidth_gb_per_s\": %.3f,\n  \"reps_min\": %d,\n  \"warmup\": %d,\n"
                "  \"min_time_s\": %.3f,\n  \"rows\": [\n",
             r->copy_bandwidth_gbs, r->reps, r->warmup, r->min_time);
