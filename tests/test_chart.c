@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chart.h"
+#include "test_helpers.h"
 
 #define FIXTURE IMGPIPE_SOURCE_DIR "/tests/fixtures/chart"
 
@@ -399,57 +400,28 @@ Test(chart_prepare, missing_csv_names_the_file)
 
 /* ---- the real binary ---- */
 
-typedef struct result {
-    int status;
-    char out[16384];
-    char err[8192];
-} result;
-
-static void read_into(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
+typedef test_result result;
 
 /* Runs imgpipe with args; env_path replaces PATH and gnuplot_dir sets
- * IMGPIPE_GNUPLOT_DIR when not NULL. */
+ * IMGPIPE_GNUPLOT_DIR (else it is unset) in the child. */
 static void run_binary(result *r, const char *env_path, const char *gnuplot_dir,
                        const char **args)
 {
-    char out_path[] = "/tmp/imgpipe-test-out.XXXXXX", err_path[] = "/tmp/imgpipe-test-err.XXXXXX";
-    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
-    cr_assert(out_fd >= 0 && err_fd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        char *argv[64] = {IMGPIPE_BINARY};
-        for (int i = 0; args[i]; i++)
-            argv[i + 1] = (char *)args[i];
-        if (env_path)
-            setenv("PATH", env_path, 1);
-        if (gnuplot_dir)
-            setenv("IMGPIPE_GNUPLOT_DIR", gnuplot_dir, 1);
-        else
-            unsetenv("IMGPIPE_GNUPLOT_DIR");
-        dup2(out_fd, 1);
-        dup2(err_fd, 2);
-        execv(IMGPIPE_BINARY, argv);
-        _exit(127);
+    char path_var[4200], gnuplot_var[4200];
+    const char *env[3] = {NULL, "IMGPIPE_GNUPLOT_DIR", NULL};
+    int n = 0;
+    if (env_path) {
+        snprintf(path_var, sizeof path_var, "PATH=%s", env_path);
+        env[n++] = path_var;
     }
-    int ws;
-    waitpid(pid, &ws, 0);
-    cr_assert(WIFEXITED(ws), "imgpipe died from a signal");
-    r->status = WEXITSTATUS(ws);
-    close(out_fd);
-    close(err_fd);
-    read_into(out_path, r->out, sizeof r->out);
-    read_into(err_path, r->err, sizeof r->err);
-    unlink(out_path);
-    unlink(err_path);
+    if (gnuplot_dir) {
+        snprintf(gnuplot_var, sizeof gnuplot_var, "IMGPIPE_GNUPLOT_DIR=%s", gnuplot_dir);
+        env[n++] = gnuplot_var;
+    } else {
+        env[n++] = "IMGPIPE_GNUPLOT_DIR";
+    }
+    env[n] = NULL;
+    test_run_binary(r, env, args);
 }
 
 #define RUN(r, path, gpdir, ...) run_binary(r, path, gpdir, (const char *[]){__VA_ARGS__, NULL})

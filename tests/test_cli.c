@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "stats.h"
+#include "test_helpers.h"
 
 /* Parses a NULL-terminated argument list (without argv[0]). */
 static int parse(img_cli *cli, img_error *err, const char **args)
@@ -138,51 +139,9 @@ Test(stats, median_and_quartiles_known_data)
 
 /* ---- the real binary ---- */
 
-typedef struct result {
-    int status;
-    char out[16384];
-    char err[4096];
-} result;
+typedef test_result result;
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
-
-/* Runs the imgpipe binary with args; captures exit status, stdout and stderr. */
-static void run_binary(result *r, const char **args)
-{
-    char out_path[] = "/tmp/imgpipe-test-out.XXXXXX", err_path[] = "/tmp/imgpipe-test-err.XXXXXX";
-    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
-    cr_assert(out_fd >= 0 && err_fd >= 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        char *argv[64] = {IMGPIPE_BINARY};
-        for (int i = 0; args[i]; i++)
-            argv[i + 1] = (char *)args[i];
-        dup2(out_fd, 1);
-        dup2(err_fd, 2);
-        execv(IMGPIPE_BINARY, argv);
-        _exit(127);
-    }
-    int ws;
-    waitpid(pid, &ws, 0);
-    cr_assert(WIFEXITED(ws), "imgpipe died from a signal");
-    r->status = WEXITSTATUS(ws);
-    close(out_fd);
-    close(err_fd);
-    slurp(out_path, r->out, sizeof r->out);
-    slurp(err_path, r->err, sizeof r->err);
-    unlink(out_path);
-    unlink(err_path);
-}
-
-#define RUN(r, ...) run_binary(r, (const char *[]){__VA_ARGS__, NULL})
+#define RUN(r, ...) test_run_binary(r, NULL, (const char *[]){__VA_ARGS__, NULL})
 
 static int count_lines(const char *s)
 {
@@ -328,7 +287,7 @@ Test(binary, bench_writes_parseable_csv_and_json, .timeout = 120)
     cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
     char path[256], *text = malloc(1 << 20);
     snprintf(path, sizeof path, "%s/bench.csv", dir);
-    slurp(path, text, 1 << 20);
+    test_read_file(path, text, 1 << 20);
     /* Header + one row per size, every line with the header's number of fields. */
     cr_assert_eq(count_lines(text), 3, "%s", text);
     int fields[3] = {0};
@@ -343,7 +302,7 @@ Test(binary, bench_writes_parseable_csv_and_json, .timeout = 120)
     cr_assert_eq(fields[2], fields[0]);
     cr_assert(strstr(text, "serial,default,,1,all,33,17,3,17,9,bit-exact") != NULL, "%s", text);
     snprintf(path, sizeof path, "%s/bench.json", dir);
-    slurp(path, text, 1 << 20);
+    test_read_file(path, text, 1 << 20);
     const char *end = json_value(text);
     cr_assert_not_null(end, "bench.json does not parse");
     cr_assert_eq(*json_ws(end), '\0', "trailing data after the JSON value");

@@ -5,6 +5,11 @@
 
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "image.h"
 
@@ -37,6 +42,58 @@ static inline void test_gray_image(img_image *img, int w, int h, const uint8_t *
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             img_row(img, 0, y)[x] = values[y * w + x];
+}
+
+/* What one run of the imgpipe binary did. */
+typedef struct test_result {
+    int status;              /* exit status */
+    char out[16384];         /* stdout, cut to fit */
+    char err[8192];          /* stderr, cut to fit */
+} test_result;
+
+static inline void test_read_file(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* Runs the imgpipe binary with args (NULL-terminated). env, when not NULL, is a
+ * NULL-terminated list applied in the child only: "NAME=VALUE" sets, "NAME" unsets. */
+static inline void test_run_binary(test_result *r, const char *const *env, const char **args)
+{
+    char out_path[] = "/tmp/imgpipe-test-out.XXXXXX", err_path[] = "/tmp/imgpipe-test-err.XXXXXX";
+    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+    cr_assert(out_fd >= 0 && err_fd >= 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        char *argv[64] = {IMGPIPE_BINARY};
+        for (int i = 0; args[i] && i < 62; i++)
+            argv[i + 1] = (char *)args[i];
+        for (int i = 0; env && env[i]; i++)
+            if (strchr(env[i], '='))
+                putenv((char *)env[i]);
+            else
+                unsetenv(env[i]);
+        dup2(out_fd, 1);
+        dup2(err_fd, 2);
+        execv(IMGPIPE_BINARY, argv);
+        _exit(127);
+    }
+    int ws;
+    waitpid(pid, &ws, 0);
+    cr_assert(WIFEXITED(ws), "imgpipe died from a signal");
+    r->status = WEXITSTATUS(ws);
+    close(out_fd);
+    close(err_fd);
+    test_read_file(out_path, r->out, sizeof r->out);
+    test_read_file(err_path, r->err, sizeof r->err);
+    unlink(out_path);
+    unlink(err_path);
 }
 
 #endif
