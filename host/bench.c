@@ -282,8 +282,12 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
             row->gb_per_s = bytes / row->time.median / 1e9;
             if (ctx->report->copy_bandwidth_gbs > 0)
                 row->bandwidth_fraction = row->gb_per_s / ctx->report->copy_bandwidth_gbs;
-            /* serial_median is 0 while serial itself is measured: it is its own baseline. */
-            row->speedup = serial_median > 0 ? serial_median / row->time.median : 1.0;
+            /* serial_median is 0 while serial itself is measured (it is its own
+             * baseline) and when serial failed (then there is no speedup to give). */
+            if (serial_median > 0)
+                row->speedup = serial_median / row->time.median;
+            else
+                row->speedup = strcmp(t->b->name, "serial") == 0 ? 1.0 : 0.0;
         }
     }
     if (t->live)

@@ -1,5 +1,6 @@
 /* `imgpipe run`: one image through one backend into one file. */
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -24,6 +25,12 @@ int img_cmd_run(const img_cli *cli)
         goto done;
     }
     if (img_backend_lookup(cli->backend ? cli->backend : "serial", &backend, &err) != 0) {
+        status = IMG_EXIT_USAGE;
+        goto done;
+    }
+    if (cli->trace && strcmp(backend->name, "threads") != 0) {
+        img_fail(&err, "--trace: only the threads backend records traces (got --backend %s)",
+                 backend->name);
         status = IMG_EXIT_USAGE;
         goto done;
     }
