@@ -45,13 +45,15 @@ void img_cpu_simd_flags(char *buf, size_t len)
     buf[0] = '\0';
 #if defined(__x86_64__) || defined(__i386__)
     static const char *const names[] = {"sse2", "ssse3", "sse4.1", "sse4.2", "avx",
-                                        "avx2", "avx512f", "avx512bw", "avx512vl"};
+                                        "avx2", "avx512f", "avx512bw", "avx512vl",
+                                        "avx512vnni", "avx512vbmi"};
     const int have[] = {
         __builtin_cpu_supports("sse2"),     __builtin_cpu_supports("ssse3"),
         __builtin_cpu_supports("sse4.1"),   __builtin_cpu_supports("sse4.2"),
         __builtin_cpu_supports("avx"),      __builtin_cpu_supports("avx2"),
         __builtin_cpu_supports("avx512f"),  __builtin_cpu_supports("avx512bw"),
-        __builtin_cpu_supports("avx512vl"),
+        __builtin_cpu_supports("avx512vl"), __builtin_cpu_supports("avx512vnni"),
+        __builtin_cpu_supports("avx512vbmi"),
     };
     size_t used = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -107,35 +107,32 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
     return ferror(f) ? -1 : 0;
 }
 
+/* One string member of the environment object (every member but the first). */
+static void json_member(FILE *f, const char *key, const char *value)
+{
+    fprintf(f, ",\n    \"%s\": ", key);
+    json_string(f, value);
+}
+
 static void json_env(FILE *f, const img_env *e)
 {
     fprintf(f, "  \"environment\": {\n    \"cpu_model\": ");
     json_string(f, e->cpu_model);
-    fprintf(f, ",\n    \"cpu_simd_flags\": ");
-    json_string(f, e->cpu_flags);
-    fprintf(f, ",\n    \"cores_online\": %d,\n    \"cores_allowed\": %d,\n    \"affinity\": ",
-            e->cores_online, e->cores_allowed);
-    json_string(f, e->affinity);
-    fprintf(f, ",\n    \"kernel\": ");
-    json_string(f, e->kernel);
-    fprintf(f, ",\n    \"hostname\": ");
-    json_string(f, e->hostname);
-    fprintf(f, ",\n    \"compiler\": ");
-    json_string(f, e->compiler);
-    fprintf(f, ",\n    \"c_flags\": ");
-    json_string(f, e->c_flags);
-    fprintf(f, ",\n    \"build_type\": ");
-    json_string(f, e->build_type);
-    fprintf(f, ",\n    \"commit\": ");
-    json_string(f, e->commit);
-    fprintf(f, ",\n    \"date\": ");
-    json_string(f, e->date);
+    json_member(f, "cpu_simd_flags", e->cpu_flags);
+    fprintf(f, ",\n    \"cores_online\": %d,\n    \"cores_allowed\": %d", e->cores_online,
+            e->cores_allowed);
+    json_member(f, "affinity", e->affinity);
+    json_member(f, "kernel", e->kernel);
+    json_member(f, "hostname", e->hostname);
+    json_member(f, "compiler", e->compiler);
+    json_member(f, "c_flags", e->c_flags);
+    json_member(f, "build_type", e->build_type);
+    json_member(f, "commit", e->commit);
+    json_member(f, "date", e->date);
     fprintf(f, ",\n    \"load_average_1min\": %.2f", e->load_average);
     fprintf(f, ",\n    \"busy_cores_before_run\": %.2f", e->busy_cores);
-    if (e->opencl[0]) {
-        fprintf(f, ",\n    \"opencl\": ");
-        json_string(f, e->opencl);
-    }
+    if (e->opencl[0])
+        json_member(f, "opencl", e->opencl);
     fprintf(f, "\n  },\n");
 }
 
