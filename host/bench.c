@@ -27,6 +27,7 @@
 
 #define MAX_ROWS 512
 #define MAX_SAMPLES 100000
+#define MAX_TRIALS 64
 
 typedef struct bench_ctx {
     const img_cli *cli;
@@ -303,15 +304,17 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
     print_row(row);
 }
 
-/* One setting measured on its own: start, the repetitions, finish. */
-static void measure(bench_ctx *ctx, const img_backend *b, const img_backend_options *options,
-                    const char *setting, const char *cpus, const img_image *src,
-                    const img_plan *plan, double serial_median, img_bench_row *row)
+/* Times the started trials in alternating rounds, each round a fifth of --reps and of
+ * --min-time per trial: slow drifts of a shared machine then spread over every
+ * setting instead of favouring whichever happened to run in a quiet minute. */
+enum { ROUNDS = 5 };
+static void time_in_rounds(bench_ctx *ctx, trial *trials, int count, const img_image *src,
+                           const img_plan *plan)
 {
-    trial t;
-    trial_start(ctx, &t, b, options, setting, cpus, src, plan, row);
-    trial_time(&t, src, plan, ctx->cli->reps, ctx->cli->min_time);
-    trial_finish(ctx, &t, src, plan, serial_median, true);
+    int reps = (ctx->cli->reps + ROUNDS - 1) / ROUNDS;
+    for (int round = 0; round < ROUNDS; round++)
+        for (int i = 0; i < count; i++)
+            trial_time(&trials[i], src, plan, reps, ctx->cli->min_time / ROUNDS);
 }
 
 typedef struct setting {
@@ -383,7 +386,7 @@ static void first_allowed_cpu(char *buf, size_t len)
 static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img_image *src,
                            const img_plan *plan, double serial_median, img_error *err)
 {
-    enum { COUNT = sizeof scaling_threads / sizeof scaling_threads[0], ROUNDS = 5 };
+    enum { COUNT = sizeof scaling_threads / sizeof scaling_threads[0] };
     trial trials[2 * COUNT];
     int started = 0, rc = 0;
     cpu_set_t saved;
@@ -408,11 +411,9 @@ static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img
         if (pinned && sched_setaffinity(0, sizeof saved, &saved) != 0)
             rc = img_fail(err, "sched_setaffinity: %s", strerror(errno));
     }
-    /* Then the settings take turns, a fifth of the repetitions and time each round. */
-    int reps = (ctx->cli->reps + ROUNDS - 1) / ROUNDS;
-    for (int round = 0; round < ROUNDS && rc == 0; round++)
-        for (int i = 0; i < started; i++)
-            trial_time(&trials[i], src, plan, reps, ctx->cli->min_time / ROUNDS);
+    /* Then the settings take turns. */
+    if (rc == 0)
+        time_in_rounds(ctx, trials, started, src, plan);
     /* No stage timings here: the where-the-time-goes chart uses the main rows. */
     for (int i = 0; i < started; i++)
         trial_finish(ctx, &trials[i], src, plan, serial_median, false);
@@ -669,16 +670,24 @@ int img_cmd_bench(const img_cli *cli)
             fprintf(stderr, "imgpipe: %s\n", err.message);
             goto out;
         }
-        serial_median = 0.0;
+        /* Every setting at this size is started (initialised, verified, warmed up)
+         * first, then all are timed in alternating rounds, then finished in order:
+         * serial, the baseline, comes first. */
+        trial trials[MAX_TRIALS];
+        int started = 0;
         for (int b = 0; b < backend_count; b++) {
             int n = expand_settings(cli, backends[b], settings, 64);
-            for (int i = 0; i < n && report.row_count < MAX_ROWS; i++) {
-                img_bench_row *row = &report.rows[report.row_count++];
-                measure(&ctx, backends[b], &settings[i].options, settings[i].label,
-                        cli->cpus ? cli->cpus : "all", &src, &plan, serial_median, row);
-                if (b == 0 && strcmp(row->verdict, "bit-exact") == 0)
-                    serial_median = row->time.median;
-            }
+            for (int i = 0; i < n && started < MAX_TRIALS && report.row_count < MAX_ROWS; i++)
+                trial_start(&ctx, &trials[started++], backends[b], &settings[i].options,
+                            settings[i].label, cli->cpus ? cli->cpus : "all", &src, &plan,
+                            &report.rows[report.row_count++]);
+        }
+        time_in_rounds(&ctx, trials, started, &src, &plan);
+        serial_median = 0.0;
+        for (int i = 0; i < started; i++) {
+            trial_finish(&ctx, &trials[i], &src, &plan, serial_median, true);
+            if (i == 0 && strcmp(trials[i].row->verdict, "bit-exact") == 0)
+                serial_median = trials[i].row->time.median;
         }
     }
     const char *dir = cli->out_dir ? cli->out_dir : "results/latest";
