@@ -383,6 +383,23 @@ static void first_allowed_cpu(char *buf, size_t len)
         }
 }
 
+/* Confines this thread, and every thread it creates from now on, to its first allowed
+ * CPU; the previous mask goes to *saved and the CPU, as a --cpus list, to label. */
+static int pin_to_first_cpu(cpu_set_t *saved, char *label, size_t len, img_error *err)
+{
+    if (sched_getaffinity(0, sizeof *saved, saved) != 0)
+        return img_fail(err, "sched_getaffinity: %s", strerror(errno));
+    first_allowed_cpu(label, len);
+    return img_set_cpus(label, err);
+}
+
+static int restore_cpus(const cpu_set_t *saved, img_error *err)
+{
+    if (sched_setaffinity(0, sizeof *saved, saved) != 0)
+        return img_fail(err, "sched_setaffinity: %s", strerror(errno));
+    return 0;
+}
+
 static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img_image *src,
                            const img_plan *plan, double serial_median, img_error *err)
 {
@@ -391,13 +408,10 @@ static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img
     int started = 0, rc = 0;
     cpu_set_t saved;
     char one[16];
-    if (sched_getaffinity(0, sizeof saved, &saved) != 0)
-        return img_fail(err, "sched_getaffinity: %s", strerror(errno));
-    first_allowed_cpu(one, sizeof one);
     /* Every pool is created first: the pinned ones while this thread is pinned, so
      * their workers inherit the one-core mask and keep it after it is restored. */
     for (int pinned = 1; pinned >= 0 && rc == 0; pinned--) {
-        if (pinned && img_set_cpus(one, err) != 0)
+        if (pinned && pin_to_first_cpu(&saved, one, sizeof one, err) != 0)
             return -1;
         for (int i = 0; i < COUNT && ctx->report->row_count < MAX_ROWS; i++) {
             img_backend_options options = img_backend_options_from_cli(ctx->cli);
@@ -408,8 +422,8 @@ static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img
             trial_start(ctx, &trials[started++], threads, &options, label, pinned ? one : "all",
                         src, plan, &ctx->report->rows[ctx->report->row_count++]);
         }
-        if (pinned && sched_setaffinity(0, sizeof saved, &saved) != 0)
-            rc = img_fail(err, "sched_setaffinity: %s", strerror(errno));
+        if (pinned)
+            rc = restore_cpus(&saved, err);
     }
     /* Then the settings take turns. */
     if (rc == 0)
@@ -427,9 +441,6 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
 {
     cpu_set_t saved;
     char one[16];
-    if (sched_getaffinity(0, sizeof saved, &saved) != 0)
-        return img_fail(err, "sched_getaffinity: %s", strerror(errno));
-    first_allowed_cpu(one, sizeof one);
     int rc = 0;
     for (int pinned = 1; pinned >= 0 && rc == 0; pinned--) {
         char path[4096];
@@ -439,7 +450,7 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
         options.trace_path = path;
         void *state = NULL;
         img_image dst = {0};
-        if (pinned && img_set_cpus(one, err) != 0)
+        if (pinned && pin_to_first_cpu(&saved, one, sizeof one, err) != 0)
             return -1;
         rc = threads->init(&state, &options, err);
         if (rc == 0) {
@@ -451,8 +462,8 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
             threads->destroy(state);
         }
         img_image_free(&dst);
-        if (pinned && sched_setaffinity(0, sizeof saved, &saved) != 0 && rc == 0)
-            rc = img_fail(err, "sched_setaffinity: %s", strerror(errno));
+        if (pinned && restore_cpus(&saved, rc == 0 ? err : NULL) != 0)
+            rc = -1;
     }
     return rc;
 }
