@@ -43,7 +43,7 @@ do for [fmt in "png svg"] {
     unset xlabel
     set format x ""
     # Headroom above the data for the key.
-    set yrange [0 : top * 1.45]
+    set yrange [0 : top * 1.75]
     set format y "%g×"
     set key top left reverse Left nobox
     set ytics autofreq
