@@ -26,6 +26,7 @@
 
 #include "image.h"
 #include "image_io.h"
+#include "test_helpers.h"
 
 /* ---- small utilities ---- */
 
@@ -131,27 +132,6 @@ static buf read_bytes(const char *path)
         buf_append(&b, chunk, n);
     fclose(f);
     return b;
-}
-
-static uint32_t rng_next(uint32_t *state)
-{
-    uint32_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *state = x;
-    return x;
-}
-
-static void make_random(img_image *img, int w, int h, int channels, uint32_t seed)
-{
-    img_error err;
-    cr_assert_eq(img_image_alloc(img, w, h, channels, 0, &err), 0, "%s", err.message);
-    uint32_t state = seed ? seed : 1;
-    for (int c = 0; c < channels; c++)
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                img_row(img, c, y)[x] = (uint8_t)(rng_next(&state) >> 24);
 }
 
 /* Smooth content, on which a good JPEG encoder is nearly exact. */
@@ -416,7 +396,7 @@ Test(io_png, round_trip_is_bit_exact_for_every_channel_count_and_odd_sizes)
         for (size_t i = 0; i < sizeof odd_sizes / sizeof odd_sizes[0]; i++) {
             img_image src, back;
             img_error err;
-            make_random(&src, odd_sizes[i][0], odd_sizes[i][1], channels,
+            test_random_image(&src, odd_sizes[i][0], odd_sizes[i][1], channels,
                         (uint32_t)(channels * 100 + i + 1));
             cr_assert_eq(img_write_file(path, &src, NULL, &err), 0, "%s", err.message);
             cr_assert_eq(img_read_file(path, &back, NULL, &err), 0, "%s", err.message);
@@ -438,14 +418,14 @@ Test(io_pnm, ppm_and_pgm_round_trips_are_bit_exact)
     for (size_t i = 0; i < sizeof odd_sizes / sizeof odd_sizes[0]; i++) {
         img_image src, back;
         img_error err;
-        make_random(&src, odd_sizes[i][0], odd_sizes[i][1], 3, (uint32_t)i + 7);
+        test_random_image(&src, odd_sizes[i][0], odd_sizes[i][1], 3, (uint32_t)i + 7);
         cr_assert_eq(img_write_file(ppm, &src, NULL, &err), 0, "%s", err.message);
         cr_assert_eq(img_read_file(ppm, &back, NULL, &err), 0, "%s", err.message);
         cr_assert(img_image_equal(&src, &back));
         img_image_free(&src);
         img_image_free(&back);
 
-        make_random(&src, odd_sizes[i][0], odd_sizes[i][1], 1, (uint32_t)i + 70);
+        test_random_image(&src, odd_sizes[i][0], odd_sizes[i][1], 1, (uint32_t)i + 70);
         cr_assert_eq(img_write_file(pgm, &src, NULL, &err), 0, "%s", err.message);
         cr_assert_eq(img_read_file(pgm, &back, NULL, &err), 0, "%s", err.message);
         cr_assert(img_image_equal(&src, &back));
@@ -499,7 +479,7 @@ Test(io_jpeg, quality_option_is_used)
     char *path = path_in(dir, "q.jpg");
     img_image src, back;
     img_error err;
-    make_random(&src, 64, 64, 3, 5);
+    test_random_image(&src, 64, 64, 3, 5);
     double mae[2];
     size_t size[2];
     const int qualities[2] = {10, 100};
@@ -688,7 +668,7 @@ Test(io_png, interlaced_decodes_like_non_interlaced)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         img_image src, plain, adam7;
         img_error err;
-        make_random(&src, sizes[i][0], sizes[i][1], 4, (uint32_t)i + 11);
+        test_random_image(&src, sizes[i][0], sizes[i][1], 4, (uint32_t)i + 11);
         uint8_t *pixels = interleaved(&src);
         png_spec s = {.width = src.width, .height = src.height, .bit_depth = 8,
                       .color_type = PNG_COLOR_TYPE_RGB_ALPHA, .rows = pixels};
@@ -904,7 +884,7 @@ Test(io_errors, random_bytes_are_unrecognised)
     uint8_t bytes[1000];
     uint32_t state = 99;
     for (size_t i = 0; i < sizeof bytes; i++)
-        bytes[i] = (uint8_t)rng_next(&state);
+        bytes[i] = (uint8_t)test_random(&state);
     bytes[0] = 'X';
     img_image img;
     img_error err;
@@ -942,7 +922,7 @@ Test(io_errors, every_truncation_of_png_jpeg_and_pnm_fails)
     const char *names[] = {"t.png", "t.jpg", "t.ppm"};
     img_image src;
     img_error err;
-    make_random(&src, 7, 3, 3, 3);
+    test_random_image(&src, 7, 3, 3, 3);
     for (int i = 0; i < 3; i++) {
         char *path = path_in(dir, names[i]);
         cr_assert_eq(img_write_file(path, &src, NULL, &err), 0, "%s", err.message);
@@ -976,7 +956,7 @@ Test(io_errors, png_crc_errors_are_reported)
 {
     img_image src, img;
     img_error err;
-    make_random(&src, 16, 16, 3, 8);
+    test_random_image(&src, 16, 16, 3, 8);
     uint8_t *pixels = interleaved(&src);
     png_spec s = {.width = 16, .height = 16, .bit_depth = 8, .color_type = PNG_COLOR_TYPE_RGB,
                   .rows = pixels};
@@ -1054,7 +1034,7 @@ Test(io_errors, truncated_jpeg_is_an_error_not_grey_padding)
 {
     img_image src, img;
     img_error err;
-    make_random(&src, 64, 64, 3, 4);
+    test_random_image(&src, 64, 64, 3, 4);
     uint8_t *pixels = interleaved(&src);
     buf jpg = jpeg_encode(pixels, 64, 64, 3, JCS_RGB, false, NULL, 0);
     buf cut = {0};
@@ -1221,7 +1201,7 @@ Test(io_write, unknown_extensions_are_refused_and_create_nothing)
     char *dir = tmpdir_make();
     img_image src;
     img_error err;
-    make_random(&src, 4, 4, 3, 1);
+    test_random_image(&src, 4, 4, 3, 1);
     char *xyz = path_in(dir, "out.xyz");
     cr_assert_eq(img_write_file(xyz, &src, NULL, &err), -1);
     char *expect = NULL;
@@ -1250,7 +1230,7 @@ Test(io_write, channel_counts_the_format_cannot_hold_are_refused)
     img_error err;
     for (int channels = 1; channels <= 4; channels++) {
         img_image src;
-        make_random(&src, 3, 3, channels, 2);
+        test_random_image(&src, 3, 3, channels, 2);
         int rc = img_write_file(jpg, &src, NULL, &err);
         if (channels == 2 || channels == 4) {
             cr_assert_eq(rc, -1);
@@ -1292,7 +1272,7 @@ Test(io_write, missing_directory_fails_and_creates_nothing)
     char *target = path_in(sub, "out.png");
     img_image src;
     img_error err;
-    make_random(&src, 4, 4, 1, 1);
+    test_random_image(&src, 4, 4, 1, 1);
     assert_error(img_write_file(target, &src, NULL, &err), &err, target,
                  "cannot create output: No such file or directory");
     struct stat st;
@@ -1326,7 +1306,7 @@ Test(io_write, dev_full_reports_no_space)
             cr_assert_eq(symlink("/dev/full", link), 0);
             img_image src;
             img_error err;
-            make_random(&src, sizes[s], sizes[s], channels[i], 3);
+            test_random_image(&src, sizes[s], sizes[s], channels[i], 3);
             assert_error(img_write_file(link, &src, NULL, &err), &err, link,
                          "write failed: No space left on device");
             cr_assert_eq(lstat(link, &st), 0);
@@ -1349,7 +1329,7 @@ Test(io_write, refused_write_leaves_the_existing_target_untouched)
     write_bytes(target, original, sizeof original);
     img_image src;
     img_error err;
-    make_random(&src, 8, 8, 4, 1);
+    test_random_image(&src, 8, 8, 4, 1);
     assert_error(img_write_file(target, &src, NULL, &err), &err, target, "alpha");
     buf b = read_bytes(target);
     cr_assert_eq(b.size, sizeof original);
@@ -1381,7 +1361,7 @@ Test(io_write, failure_in_mid_write_removes_the_temporary_and_keeps_the_target)
     cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
     img_image src;
     img_error err;
-    make_random(&src, 256, 256, 3, 77);   /* noise: far over 8 KiB in every format */
+    test_random_image(&src, 256, 256, 3, 77);   /* noise: far over 8 KiB in every format */
     for (int i = 0; i < 3; i++) {
         char *target = path_in(dir, names[i]);
         assert_error(img_write_file(target, &src, NULL, &err), &err, target,
@@ -1410,8 +1390,8 @@ Test(io_write, replaces_atomically_with_sane_permissions)
     char *existing = path_in(dir, "existing.png");
     img_image a, b, back;
     img_error err;
-    make_random(&a, 5, 5, 3, 1);
-    make_random(&b, 6, 4, 2, 2);
+    test_random_image(&a, 5, 5, 3, 1);
+    test_random_image(&b, 6, 4, 2, 2);
     mode_t old_mask = umask(022);
     cr_assert_eq(img_write_file(fresh, &a, NULL, &err), 0, "%s", err.message);
     struct stat st;
@@ -1447,8 +1427,8 @@ Test(io_write, writing_through_a_symlink_updates_the_file_it_points_to)
     char *link = path_in(dir, "link.png");
     img_image a, b, back;
     img_error err;
-    make_random(&a, 3, 3, 1, 1);
-    make_random(&b, 4, 2, 3, 2);
+    test_random_image(&a, 3, 3, 1, 1);
+    test_random_image(&b, 4, 2, 3, 2);
     cr_assert_eq(img_write_file(real, &a, NULL, &err), 0, "%s", err.message);
     cr_assert_eq(symlink("real.png", link), 0);
     cr_assert_eq(img_write_file(link, &b, NULL, &err), 0, "%s", err.message);
