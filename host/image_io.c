@@ -119,16 +119,17 @@ static const char *img_alpha_hint(int channels)
 }
 
 /* Everything that can be known to fail before touching the file system is checked
- * here, so a doomed write never creates (or truncates) anything. */
-static int img_pick_writer(const char *path, const img_image *img,
+ * here, so a doomed write never creates (or truncates) anything. channels == 0 means
+ * the image is not known yet: only the name is checked. */
+static int img_pick_writer(const char *path, int width, int height, int channels,
                            const img_write_options *options, img_writer_fn **writer,
                            img_error *err)
 {
     img_error inner;
-    if (!img || img_check_size(img->width, img->height, img->channels, UINT64_MAX, &inner) != 0)
-        return img_fail(err, "%s: cannot write: %s", path,
-                        img ? inner.message : "no image");
-    const int channels = img->channels;
+    if (path[0] == '\0')
+        return img_fail(err, "the output path is empty (" IMG_FORMAT_HINT ")");
+    if (channels != 0 && img_check_size(width, height, channels, UINT64_MAX, &inner) != 0)
+        return img_fail(err, "%s: cannot write: %s", path, inner.message);
     const char *ext = img_path_extension(path);
     switch (img_format_from_path(path)) {
     case IMG_FORMAT_PNG:
@@ -137,7 +138,7 @@ static int img_pick_writer(const char *path, const img_image *img,
     case IMG_FORMAT_JPEG:
         if (channels == 2 || channels == 4)
             return img_fail(err, "%s: JPEG cannot store an alpha channel; use .png", path);
-        if (img->width > IMG_JPEG_MAX_DIMENSION || img->height > IMG_JPEG_MAX_DIMENSION)
+        if (width > IMG_JPEG_MAX_DIMENSION || height > IMG_JPEG_MAX_DIMENSION)
             return img_fail(err, "%s: JPEG cannot store images over %d pixels per side; use .png",
                             path, IMG_JPEG_MAX_DIMENSION);
         if (options->jpeg_quality < 0 || options->jpeg_quality > 100)
@@ -146,11 +147,11 @@ static int img_pick_writer(const char *path, const img_image *img,
         *writer = img_jpeg_write_stream;
         return 0;
     case IMG_FORMAT_PNM:
-        if (strcasecmp(ext, ".pgm") == 0 && channels != 1)
+        if (channels != 0 && strcasecmp(ext, ".pgm") == 0 && channels != 1)
             return img_fail(err, "%s: .pgm holds gray images only; this image has %d channels%s",
                             path, channels, channels == 3 ? " (use .ppm for RGB)"
                                                           : img_alpha_hint(channels));
-        if (strcasecmp(ext, ".ppm") == 0 && channels != 3)
+        if (channels != 0 && strcasecmp(ext, ".ppm") == 0 && channels != 3)
             return img_fail(err, "%s: .ppm holds RGB images only; this image has %d channel%s%s",
                             path, channels, channels == 1 ? "" : "s",
                             channels == 1 ? " (use .pgm for gray)" : img_alpha_hint(channels));
@@ -198,6 +199,8 @@ int img_read_file(const char *path, img_image *img, const img_read_options *opti
     memset(img, 0, sizeof *img);
     uint8_t *data = NULL;
     int rc = -1;
+    if (path[0] == '\0')
+        return img_fail(err, "the input path is empty");
     /* O_NONBLOCK: opening a FIFO must not hang before we get to refuse it. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
@@ -395,7 +398,10 @@ int img_write_file(const char *path, const img_image *img, const img_write_optio
     if (!options)
         options = &defaults;
     img_writer_fn *writer = NULL;
-    if (img_pick_writer(path, img, options, &writer, err) != 0)
+    img_error inner;
+    if (!img || img_check_size(img->width, img->height, img->channels, UINT64_MAX, &inner) != 0)
+        return img_fail(err, "%s: cannot write: %s", path, img ? inner.message : "no image");
+    if (img_pick_writer(path, img->width, img->height, img->channels, options, &writer, err) != 0)
         return -1;
 
     struct stat st;
@@ -418,4 +424,35 @@ int img_write_file(const char *path, const img_image *img, const img_write_optio
         return img_write_atomic(path, path, &st, img, options, writer, err);
     }
     return img_write_atomic(path, path, NULL, img, options, writer, err);
+}
+
+int img_check_output(const char *path, int width, int height, int channels,
+                     const img_write_options *options, img_error *err)
+{
+    const img_write_options defaults = {0};
+    img_writer_fn *writer = NULL;
+    if (img_pick_writer(path, width, height, channels, options ? options : &defaults, &writer,
+                        err) != 0)
+        return -1;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return img_fail(err, "%s: is a directory", path);
+        if (!S_ISREG(st.st_mode))
+            return 0;   /* a device or FIFO is written in place (img_write_direct) */
+    }
+    /* The temporary file is created beside the target, so the folder must take one. */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return img_fail(err, "%s: out of memory", path);
+    int rc = 0;
+    if (stat(dir, &st) != 0)
+        rc = img_fail(err, "%s: output folder %s: %s", path, dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = img_fail(err, "%s: output folder %s is not a folder", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        rc = img_fail(err, "%s: cannot write into %s: %s", path, dir, strerror(errno));
+    free(dir);
+    return rc;
 }

@@ -42,6 +42,13 @@ int img_read_file(const char *path, img_image *img, const img_read_options *opti
 int img_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
                     const img_read_options *options, img_error *err);
 
+/* Checks, without creating anything, that an image of width x height x channels could
+ * be written to path: a known extension that can hold it, not a folder, and a folder
+ * that exists and can take a new file. channels == 0 checks only what the path alone
+ * decides, for use before the image is known. */
+int img_check_output(const char *path, int width, int height, int channels,
+                     const img_write_options *options, img_error *err);
+
 /* Encodes img atomically to path in the format its extension names. */
 int img_write_file(const char *path, const img_image *img, const img_write_options *options,
                    img_error *err);

@@ -5,6 +5,7 @@
  * the longjmp could leave indeterminate, and the caller releases everything on one
  * path whichever way the decode ended. */
 #include <errno.h>
+#include <inttypes.h>
 #include <png.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -82,6 +83,73 @@ static void img_png_flush(png_structp png)
     (void)png;
 }
 
+/* What the chunk walk learns before libpng sees the file. */
+typedef struct img_png_layout {
+    uint64_t raw_bytes;    /* filtered, uncompressed image data the IHDR implies */
+    uint64_t idat_bytes;   /* compressed image data the file holds */
+} img_png_layout;
+
+/* deflate cannot expand data by more than about 1032:1 (a 258-byte match in under two
+ * bits), so image data beyond that ratio to the IDAT bytes cannot be in the file. The
+ * slack covers the zlib header and a final block of a tiny image. */
+#define IMG_PNG_DEFLATE_MAX_RATIO 1032u
+#define IMG_PNG_DEFLATE_SLACK 1024u
+
+static uint32_t img_png_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Walks the chunk headers, so that no length a chunk claims is ever believed beyond
+ * what the file holds: libpng would allocate a chunk's claimed length before reading
+ * it (a 60-byte file claiming a 2 GiB tEXt cost 2 GB and seconds). CRCs, chunk order
+ * and contents stay libpng's business. */
+static int img_png_walk_chunks(const char *name, const uint8_t *data, size_t size,
+                               img_png_layout *layout, img_error *err)
+{
+    memset(layout, 0, sizeof *layout);
+    size_t pos = IMG_PNG_SIGNATURE_SIZE;
+    for (;;) {
+        const size_t left = size - pos;
+        if (left < 8)
+            return img_fail(err, "%s: PNG: file is truncated (%zu bytes after the last "
+                                 "complete chunk, no IEND)", name, left);
+        const uint32_t length = img_png_be32(data + pos);
+        char type[5];
+        for (int i = 0; i < 4; i++) {
+            const uint8_t c = data[pos + 4 + (size_t)i];
+            type[i] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ? (char)c : '?';
+        }
+        type[4] = '\0';
+        if (length > PNG_UINT_31_MAX)
+            return img_fail(err, "%s: PNG: chunk '%s' has an invalid length %" PRIu32, name,
+                            type, length);
+        if ((uint64_t)length + 12 > left)
+            return img_fail(err, "%s: PNG: file is truncated: chunk '%s' claims %" PRIu32
+                                 " bytes, %zu remain", name, type, length, left - 8);
+        const uint8_t *body = data + pos + 8;
+        const uint64_t width = length >= 13 ? img_png_be32(body) : 0;
+        const uint64_t height = length >= 13 ? img_png_be32(body + 4) : 0;
+        /* Sizes past the per-side limit are refused from the header later on; below it
+         * the products here stay far from overflowing. */
+        if (pos == IMG_PNG_SIGNATURE_SIZE && memcmp(type, "IHDR", 4) == 0 && length >= 13 &&
+            width <= IMG_MAX_DIMENSION && height <= IMG_MAX_DIMENSION) {
+            /* Bits per pixel from the colour type's sample count; an invalid pair is
+             * libpng's to report, so any guess that keeps the bound finite will do. */
+            static const uint8_t samples[7] = {1, 0, 3, 1, 2, 0, 4};
+            const unsigned depth = body[8], color_type = body[9];
+            const unsigned count = color_type < 7 && samples[color_type] ? samples[color_type] : 1;
+            const uint64_t row_bytes = (width * count * depth + 7) / 8;
+            layout->raw_bytes = height * (1 + row_bytes);
+        }
+        if (memcmp(type, "IDAT", 4) == 0)
+            layout->idat_bytes += length;
+        if (memcmp(type, "IEND", 4) == 0)
+            return 0;
+        pos += (size_t)length + 12;
+    }
+}
+
 /* Channels after the expansions img_png_decode asks for, known from the header alone
  * so the size can be checked before libpng allocates row buffers. */
 static int img_png_output_channels(int color_type, bool has_trns)
@@ -101,8 +169,8 @@ static int img_png_output_channels(int color_type, bool has_trns)
     }
 }
 
-static int img_png_decode(img_png_reader *r, const char *name, img_image *img,
-                          const img_read_options *options, img_error *err)
+static int img_png_decode(img_png_reader *r, const char *name, const img_png_layout *layout,
+                          img_image *img, const img_read_options *options, img_error *err)
 {
     if (setjmp(png_jmpbuf(r->png)))
         return img_fail(err, "%s: PNG: %s", name, r->io.message);
@@ -118,6 +186,12 @@ static int img_png_decode(img_png_reader *r, const char *name, img_image *img,
         return img_fail(err, "%s: PNG: unsupported colour type %d", name, color_type);
     if (img_io_check_size(name, width, height, channels, options, err) != 0)
         return -1;
+    /* The pixel limit alone would let a 100-byte file claim 2^28 pixels. */
+    if (layout->raw_bytes >
+        layout->idat_bytes * IMG_PNG_DEFLATE_MAX_RATIO + IMG_PNG_DEFLATE_SLACK)
+        return img_fail(err, "%s: PNG: header claims %" PRIu32 "x%" PRIu32 " pixels, more "
+                             "than its %" PRIu64 " bytes of image data can hold", name,
+                        (uint32_t)width, (uint32_t)height, layout->idat_bytes);
 
     /* Every conversion is exact integer arithmetic: no gamma or colour management, so
      * the same file decodes to the same bytes everywhere. */
@@ -170,7 +244,10 @@ int img_png_read_memory(const char *name, const uint8_t *data, size_t size, img_
                         const img_read_options *options, img_error *err)
 {
     img_png_reader r = {.io = {.data = data, .size = size}};
+    img_png_layout layout;
     int rc = -1;
+    if (img_png_walk_chunks(name, data, size, &layout, err) != 0)
+        return -1;
     r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r.io, img_png_on_error,
                                    img_png_on_warning);
     if (!r.png)
@@ -184,7 +261,7 @@ int img_png_read_memory(const char *name, const uint8_t *data, size_t size, img_
     png_set_user_limits(r.png, IMG_MAX_DIMENSION, IMG_MAX_DIMENSION);
     png_set_chunk_malloc_max(r.png, IMG_PNG_CHUNK_MALLOC_MAX);
     png_set_chunk_cache_max(r.png, IMG_PNG_CHUNK_CACHE_MAX);
-    rc = img_png_decode(&r, name, img, options, err);
+    rc = img_png_decode(&r, name, &layout, img, options, err);
 
 fail:
     png_destroy_read_struct(&r.png, r.info ? &r.info : NULL, NULL);

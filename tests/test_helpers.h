@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -49,6 +51,8 @@ typedef struct test_result {
     int status;              /* exit status */
     char out[16384];         /* stdout, cut to fit */
     char err[8192];          /* stderr, cut to fit */
+    long max_rss_kb;         /* the child's peak resident memory (exec starts it afresh) */
+    double seconds;          /* wall time from fork to exit */
 } test_result;
 
 static inline void test_read_file(const char *path, char *buf, size_t len)
@@ -85,9 +89,15 @@ static inline void test_run_binary(test_result *r, const char *const *env, const
         _exit(127);
     }
     int ws;
-    waitpid(pid, &ws, 0);
+    struct rusage usage;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wait4(pid, &ws, 0, &usage);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     cr_assert(WIFEXITED(ws), "imgpipe died from a signal");
     r->status = WEXITSTATUS(ws);
+    r->max_rss_kb = usage.ru_maxrss;
+    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     close(out_fd);
     close(err_fd);
     test_read_file(out_path, r->out, sizeof r->out);

@@ -1062,20 +1062,6 @@ Test(io_errors, truncated_jpeg_is_an_error_not_grey_padding)
     img_image_free(&src);
 }
 
-Test(io_errors, cmyk_jpeg_is_refused)
-{
-    uint8_t pixels[8 * 8 * 4];
-    for (size_t i = 0; i < sizeof pixels; i++)
-        pixels[i] = (uint8_t)(i * 3);
-    buf jpg = jpeg_encode(pixels, 8, 8, 4, JCS_CMYK, false, NULL, 0);
-    img_image img;
-    img_error err;
-    cr_assert_eq(read_mem("cmyk.jpg", &jpg, &img, &err), -1);
-    cr_assert_str_eq(err.message, "cmyk.jpg: JPEG: CMYK images are not supported");
-    assert_empty_image(&img);
-    buf_free(&jpg);
-}
-
 Test(io_errors, jpeg_with_too_many_scans_is_refused)
 {
     /* A legal but absurd progression: every AC coefficient of every component sent one
@@ -1137,6 +1123,78 @@ Test(io_errors, huge_png_header_is_refused_before_allocating)
     png_chunk(&png, "IEND", NULL, 0);
     assert_error(read_mem("wide.png", &png, &img, &err), &err, "wide.png", "PNG");
     buf_free(&png);
+}
+
+/* A chunk may not claim more bytes than the file holds: libpng would allocate the
+ * claimed length first. Every chunk type, before and after the image data. */
+Test(io_errors, png_chunk_lengths_beyond_the_file_are_refused_before_allocating)
+{
+    static const char *types[] = {"tEXt", "zTXt", "iCCP", "IDAT", "abCd", "IEND"};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        buf png = {0};
+        png_signature_and_ihdr(&png, 16, 16, 8, 2);
+        uint8_t head[8];
+        put_be32(head, 0x7fffffffu);
+        memcpy(head + 4, types[t], 4);
+        buf_append(&png, head, 8);
+        buf_append_str(&png, "abcdefghijk");
+        img_image img;
+        img_error err;
+        double start = seconds_now();
+        assert_error(read_mem("long.png", &png, &img, &err), &err, "long.png",
+                     "claims 2147483647 bytes, 11 remain");
+        cr_assert_lt(seconds_now() - start, 0.5, "%s", types[t]);
+        cr_assert(strstr(err.message, types[t]) != NULL, "%s", err.message);
+        assert_empty_image(&img);
+        buf_free(&png);
+    }
+    /* Past 2^31 - 1 a length is invalid whatever the file size. */
+    buf png = {0};
+    png_signature_and_ihdr(&png, 16, 16, 8, 2);
+    static const uint8_t bad[8] = {0x80, 0, 0, 0, 't', 'E', 'X', 't'};
+    buf_append(&png, bad, 8);
+    img_image img;
+    img_error err;
+    assert_error(read_mem("bad.png", &png, &img, &err), &err, "bad.png", "invalid length");
+    buf_free(&png);
+}
+
+/* deflate expands at most 1032:1, so image data the IDAT bytes cannot hold is refused
+ * before the image is allocated; the most compressible real image still decodes. */
+Test(io_errors, png_claiming_more_pixels_than_its_data_can_hold_is_refused)
+{
+    enum { W = 2000, H = 2000 };
+    const size_t raw_size = (size_t)H * (W + 1);
+    uint8_t *raw = calloc(raw_size, 1);   /* filter None, every pixel 0 */
+    cr_assert_not_null(raw);
+    uLongf zlen = compressBound(raw_size);
+    uint8_t *z = malloc(zlen);
+    cr_assert_not_null(z);
+    cr_assert_eq(compress2(z, &zlen, raw, raw_size, 9), Z_OK);
+    buf png = {0};
+    png_signature_and_ihdr(&png, W, H, 8, 0);
+    png_chunk(&png, "IDAT", z, (uint32_t)zlen);
+    png_chunk(&png, "IEND", NULL, 0);
+    img_image img;
+    img_error err;
+    cr_assert_eq(read_mem("flat.png", &png, &img, &err), 0, "%s", err.message);
+    cr_assert_eq(img.width, W);
+    cr_assert_eq(img_row(&img, 0, H - 1)[W - 1], 0);
+    img_image_free(&img);
+    buf_free(&png);
+
+    /* The same data under a header that claims 16000 x 16000. */
+    png_signature_and_ihdr(&png, 16000, 16000, 8, 0);
+    png_chunk(&png, "IDAT", z, (uint32_t)zlen);
+    png_chunk(&png, "IEND", NULL, 0);
+    double start = seconds_now();
+    assert_error(read_mem("claim.png", &png, &img, &err), &err, "claim.png",
+                 "header claims 16000x16000 pixels, more than its");
+    cr_assert_lt(seconds_now() - start, 0.5);
+    assert_empty_image(&img);
+    buf_free(&png);
+    free(z);
+    free(raw);
 }
 
 Test(io_errors, max_pixels_option_applies_to_every_format)
