@@ -31,7 +31,7 @@ img_backend_options img_backend_options_from_cli(const img_cli *cli)
     };
 }
 
-int img_backend_lookup(const char *name, const img_backend **out, img_error *err)
+int img_backend_by_name(const char *name, const img_backend **out, img_error *err)
 {
     const img_backend *b = img_backend_find(name);
     if (!b) {
@@ -39,9 +39,23 @@ int img_backend_lookup(const char *name, const img_backend **out, img_error *err
         img_backend_names(names, sizeof names);
         return img_fail(err, "unknown backend '%s' (available: %s)", name, names);
     }
+    *out = b;
+    return 0;
+}
+
+int img_backend_check_available(const img_backend *backend, img_error *err)
+{
     char reason[256] = "";
-    if (!b->probe(reason, sizeof reason))
-        return img_fail(err, "backend '%s' is unavailable here: %s", name, reason);
+    if (!backend->probe(reason, sizeof reason))
+        return img_fail(err, "backend '%s' is unavailable here: %s", backend->name, reason);
+    return 0;
+}
+
+int img_backend_lookup(const char *name, const img_backend **out, img_error *err)
+{
+    const img_backend *b = NULL;
+    if (img_backend_by_name(name, &b, err) != 0 || img_backend_check_available(b, err) != 0)
+        return -1;
     *out = b;
     return 0;
 }

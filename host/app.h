@@ -17,8 +17,15 @@ int img_load_input(const img_cli *cli, img_image *img, img_error *err);
 /* Backend options from the CLI; threads from the first --threads value. */
 img_backend_options img_backend_options_from_cli(const img_cli *cli);
 
-/* Looks the name up; an unknown name is an error listing the valid ones, an
- * unavailable backend an error giving the probe's reason. */
+/* Looks the name up without touching the backend (no driver is loaded): an unknown
+ * name is an error listing the valid ones. */
+int img_backend_by_name(const char *name, const img_backend **out, img_error *err);
+
+/* Probes a backend (this may load drivers, e.g. the OpenCL ICD): an unavailable one is
+ * an error giving the probe's reason. Call it only once the input is known good. */
+int img_backend_check_available(const img_backend *backend, img_error *err);
+
+/* img_backend_by_name, then img_backend_check_available. */
 int img_backend_lookup(const char *name, const img_backend **out, img_error *err);
 
 /* The backends of --backends (all registered ones by default), each once. With

@@ -35,6 +35,7 @@ typedef struct bench_ctx {
     bool progress;           /* stderr is a terminal */
     int step, steps;
     double *samples;         /* MAX_SAMPLES scratch for the stage timings */
+    int named_unavailable;   /* backends named in --backends that cannot run here */
 } bench_ctx;
 
 static double cpu_seconds(void)
@@ -174,6 +175,10 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
     char reason[256] = "";
     if (!b->probe(reason, sizeof reason)) {
         trial_fail(t, "unavailable", reason);
+        /* Asked for by name it had to run: a failure, as in run, batch and verify. By
+         * default (all backends) it stays a noted row. */
+        if (ctx->cli->backend_count)
+            ctx->named_unavailable++;
         return;
     }
     double t0 = img_now();
@@ -612,6 +617,20 @@ int img_cmd_bench(const img_cli *cli)
     }
     if (cli->input)
         size_count = 1;
+    /* The input decoded and the output folder writable before anything is measured or
+     * initialised: a bad path must not cost a whole bench, nor load a driver. */
+    if (cli->input && (img_load_input(cli, &src, &err) != 0 ||
+                       img_plan_init(&plan, &cli->params, src.width, src.height,
+                                     cli->max_pixels, &err) != 0)) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        goto out;
+    }
+    const char *dir = cli->out_dir ? cli->out_dir : "results/latest";
+    if (img_make_dirs(dir, &err) != 0) {
+        fprintf(stderr, "imgpipe: --out: %s\n", err.message);
+        status = IMG_EXIT_USAGE;
+        goto out;
+    }
 
     report.rows = calloc(MAX_ROWS, sizeof *report.rows);
     ctx.samples = malloc(sizeof(double) * MAX_SAMPLES);
@@ -671,15 +690,16 @@ int img_cmd_bench(const img_cli *cli)
         sizes[size_count - 1] = tmp;
     }
     for (int s = 0; s < size_count; s++) {
-        img_image_free(&src);
-        img_plan_free(&plan);
-        int rc = cli->input ? img_load_input(cli, &src, &err)
-                            : img_synth_image(&src, sizes[s].width, sizes[s].height, 3,
-                                              cli->max_pixels, &err);
-        if (rc != 0 ||
-            img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0) {
-            fprintf(stderr, "imgpipe: %s\n", err.message);
-            goto out;
+        if (!cli->input) {
+            img_image_free(&src);
+            img_plan_free(&plan);
+            if (img_synth_image(&src, sizes[s].width, sizes[s].height, 3, cli->max_pixels,
+                                &err) != 0 ||
+                img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels,
+                              &err) != 0) {
+                fprintf(stderr, "imgpipe: %s\n", err.message);
+                goto out;
+            }
         }
         /* Every setting at this size is started (initialised, verified, warmed up)
          * first, then all are timed in alternating rounds, then finished in order:
@@ -701,10 +721,8 @@ int img_cmd_bench(const img_cli *cli)
                 serial_median = trials[i].row->time.median;
         }
     }
-    const char *dir = cli->out_dir ? cli->out_dir : "results/latest";
     if (threads) {
-        if (img_make_dirs(dir, &err) != 0 ||
-            measure_scaling(&ctx, threads, &src, &plan, serial_median, &err) != 0 ||
+        if (measure_scaling(&ctx, threads, &src, &plan, serial_median, &err) != 0 ||
             write_traces(cli, threads, dir, &src, &plan, &err) != 0) {
             fprintf(stderr, "imgpipe: %s\n", err.message);
             goto out;
@@ -719,7 +737,11 @@ int img_cmd_bench(const img_cli *cli)
     }
     printf("\nwrote %s/bench.csv and %s/bench.json\n", dir, dir);
     img_chart_after_bench(dir);
-    status = IMG_EXIT_OK;
+    status = ctx.named_unavailable ? IMG_EXIT_FAILURE : IMG_EXIT_OK;
+    if (ctx.named_unavailable)
+        fprintf(stderr, "imgpipe: %d backend%s named in --backends could not run here (see the "
+                        "unavailable rows)\n", ctx.named_unavailable,
+                ctx.named_unavailable == 1 ? "" : "s");
     for (int i = 0; i < report.row_count; i++)
         if (strcmp(report.rows[i].verdict, "MISMATCH") == 0 ||
             strcmp(report.rows[i].verdict, "ERROR") == 0)

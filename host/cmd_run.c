@@ -17,14 +17,12 @@ int img_cmd_run(const img_cli *cli)
     bool state_live = false;
     int status = IMG_EXIT_FAILURE;
 
-    /* Check the output's format first: a bad extension should not cost a decode. */
-    if (img_format_from_path(cli->output) == IMG_FORMAT_UNKNOWN) {
-        img_fail(&err, "%s: unknown output format (use .png, .jpg, .jpeg, .ppm or .pgm)",
-                 cli->output);
-        status = IMG_EXIT_USAGE;
-        goto done;
-    }
-    if (img_backend_lookup(cli->backend ? cli->backend : "serial", &backend, &err) != 0) {
+    /* Nothing is loaded, probed or initialised until the input is decoded and the
+     * output is known to be writable: a bad argument costs milliseconds and leaves no
+     * file anywhere (the OpenCL probe alone makes PoCL write into its cache). */
+    img_write_options wo = {0};
+    if (img_check_output(cli->output, 0, 0, 0, &wo, &err) != 0 ||
+        img_backend_by_name(cli->backend ? cli->backend : "serial", &backend, &err) != 0) {
         status = IMG_EXIT_USAGE;
         goto done;
     }
@@ -36,7 +34,19 @@ int img_cmd_run(const img_cli *cli)
     }
     if (img_load_input(cli, &src, &err) != 0)
         goto done;
-    if (img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0)
+    /* What the options make of this input (an output over the pixel limit) is a usage
+     * error, as it is when the size is known from the options alone. */
+    if (img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0) {
+        status = IMG_EXIT_USAGE;
+        goto done;
+    }
+    if (img_check_output(cli->output, plan.out_width, plan.out_height, src.channels, &wo,
+                         &err) != 0) {
+        status = IMG_EXIT_USAGE;
+        goto done;
+    }
+    /* Asked for by name, a backend that cannot run here is a failure, not a usage error. */
+    if (img_backend_check_available(backend, &err) != 0)
         goto done;
     img_backend_options options = img_backend_options_from_cli(cli);
     if (backend->init(&state, &options, &err) != 0)
@@ -45,6 +55,17 @@ int img_cmd_run(const img_cli *cli)
     if (img_image_alloc(&dst, plan.out_width, plan.out_height, src.channels, cli->max_pixels,
                         &err) != 0)
         goto done;
+    /* Tuning tries several work-group shapes on the first run and takes seconds: it is
+     * its own untimed run, announced first, so the pipeline's time is the pipeline's. */
+    if (cli->autotune) {
+        fprintf(stderr, "autotune: trying work-group shapes on this image (once; the choice "
+                        "is cached) ...\n");
+        double tune0 = img_now();
+        if (backend->run_pipeline(state, &dst, &src, &plan, &err) != 0)
+            goto done;
+        fprintf(stderr, "autotune: %.2f s; the run below uses the chosen shapes\n",
+                img_now() - tune0);
+    }
     struct rusage ru0, ru1;
     struct timespec cpu0, cpu1;
     getrusage(RUSAGE_SELF, &ru0);
@@ -56,7 +77,6 @@ int img_cmd_run(const img_cli *cli)
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
     getrusage(RUSAGE_SELF, &ru1);
     double cpu = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
-    img_write_options wo = {0};
     if (img_write_file(cli->output, &dst, &wo, &err) != 0)
         goto done;
     char what[160] = "";

@@ -79,6 +79,11 @@ int img_cmd_verify(const img_cli *cli)
         fprintf(stderr, "imgpipe: %s\n", err.message);
         return IMG_EXIT_USAGE;
     }
+    /* A difference picture that could not be written is known before any work. */
+    if (cli->diff_image && img_check_output(cli->diff_image, 0, 0, 0, NULL, &err) != 0) {
+        fprintf(stderr, "imgpipe: --diff-image: %s\n", err.message);
+        return IMG_EXIT_USAGE;
+    }
     if (img_load_input(cli, &src, &err) != 0 ||
         img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);

@@ -19,9 +19,19 @@ int img_make_dirs(const char *dir, img_error *err)
         if (mkdir(path, 0755) != 0 && errno != EEXIST)
             return img_fail(err, "%s: cannot create directory: %s", path, strerror(errno));
         if (c == '\0')
-            return 0;
+            break;
         *p = c;
     }
+    /* EEXIST also covers a file of that name; and a folder that exists may refuse new
+     * files. Either would only show when the first file is written, after the work. */
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return img_fail(err, "%s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return img_fail(err, "%s: exists and is not a folder", path);
+    if (access(path, W_OK | X_OK) != 0)
+        return img_fail(err, "%s: cannot write into it: %s", path, strerror(errno));
+    return 0;
 }
 
 int img_atomic_open(img_atomic_file *file, const char *path, img_error *err)

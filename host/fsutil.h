@@ -9,7 +9,8 @@
 
 #include "error.h"
 
-/* mkdir -p: creates every missing component of dir. */
+/* mkdir -p: creates every missing component of dir, then checks it is a folder that
+ * takes new files. */
 int img_make_dirs(const char *dir, img_error *err);
 
 /* Atomic output: a temporary file next to the target (same file system, so rename()

@@ -2,6 +2,7 @@
  * commands end to end through the real binary. */
 #include <criterion/criterion.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,4 +346,176 @@ Test(binary, batch_skips_a_bad_file_and_reports_it, .timeout = 120)
     cr_assert_eq(access(path, F_OK), -1, "no output for the bad file");
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", in, out);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* ---- no work, no allocation and no file before the input is known good ---- */
+
+static void write_bytes(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_eq(fwrite(data, 1, size, f), size);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* Entries in a folder other than . and .. (0 for a missing folder). */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+static void remove_tree(const char *path)
+{
+    char command[4200];
+    snprintf(command, sizeof command, "rm -rf '%s'", path);
+    cr_assert_eq(system(command), 0);
+}
+
+/* A valid IHDR, then a tEXt chunk that claims 2^31 - 1 bytes in a file that ends 11
+ * bytes later: libpng allocated the claimed length before reading it (2.1 GB, 7.7 s). */
+Test(binary, png_chunk_longer_than_the_file_is_refused_fast_and_small)
+{
+    static const uint8_t file[] = {
+        0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+        0x00, 0x00, 0x00, 0x0d, 'I', 'H', 'D', 'R', 0x00, 0x00, 0x00, 0x10, 0x00, 0x00,
+        0x00, 0x10, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x91, 0x68, 0x36,
+        0x7f, 0xff, 0xff, 0xff, 't', 'E', 'X', 't',
+        'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'};
+    char path[] = "/tmp/imgpipe-longchunk-XXXXXX.png";
+    int fd = mkstemps(path, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    write_bytes(path, file, sizeof file);
+    const char *backends[] = {"serial", "threads", "simd", "simd-threads", "opencl"};
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        result r;
+        RUN(&r, "run", "--backend", backends[i], "--input", path, "--output",
+            "/tmp/imgpipe-never.png");
+        cr_assert_eq(r.status, 1, "%s: %s", backends[i], r.err);
+        cr_assert(strstr(r.err, "chunk 'tEXt' claims 2147483647 bytes, 11 remain") != NULL,
+                  "%s: %s", backends[i], r.err);
+        cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+        cr_assert_lt(r.seconds, 2.0, "%s took %.2f s", backends[i], r.seconds);
+        cr_assert_lt(r.max_rss_kb, 64 * 1024, "%s peaked at %ld KiB", backends[i], r.max_rss_kb);
+    }
+    cr_assert_eq(access("/tmp/imgpipe-never.png", F_OK), -1);
+    unlink(path);
+}
+
+/* The OpenCL probe alone makes PoCL write into its cache; with a bad input or output
+ * nothing may be written anywhere, so no backend may be touched before the checks. */
+Test(binary, bad_input_or_output_initialises_no_backend_and_writes_no_cache, .timeout = 120)
+{
+    char home[] = "/tmp/imgpipe-home-XXXXXX";
+    cr_assert_not_null(mkdtemp(home));
+    char cache[4200], xdg[4300], home_env[4300], folder[4200], rgb_pgm[4200], dir_png[4200];
+    snprintf(cache, sizeof cache, "%s/cache", home);
+    snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", cache);
+    snprintf(home_env, sizeof home_env, "HOME=%s", home);
+    snprintf(folder, sizeof folder, "%s/missing/out.png", home);
+    snprintf(rgb_pgm, sizeof rgb_pgm, "%s/out.pgm", home);
+    snprintf(dir_png, sizeof dir_png, "%s/folder.png", home);
+    cr_assert_eq(mkdir(dir_png, 0755), 0);
+    const char *env[] = {xdg, home_env, "POCL_CACHE_DIR", NULL};
+    const struct {
+        const char *input, *output;
+        int status;
+        const char *message;
+    } cases[] = {
+        {"/nonexistent/in.png", "/tmp/imgpipe-never.png", 1, "/nonexistent/in.png"},
+        {NULL, folder, 2, "missing: No such file or directory"},
+        {NULL, rgb_pgm, 2, ".pgm holds gray images only"},
+        {NULL, dir_png, 2, "is a directory"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        result r;
+        if (cases[i].input)
+            test_run_binary(&r, env, (const char *[]){"run", "--backend", "opencl", "--input",
+                                                      cases[i].input, "--output",
+                                                      cases[i].output, NULL});
+        else
+            test_run_binary(&r, env, (const char *[]){"run", "--backend", "opencl", "--size",
+                                                      "16x8", "--output", cases[i].output, NULL});
+        cr_assert_eq(r.status, cases[i].status, "case %zu: %s", i, r.err);
+        cr_assert(strstr(r.err, cases[i].message) != NULL, "case %zu: %s", i, r.err);
+        cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+        cr_assert_eq(count_entries(cache), 0, "case %zu left files under %s", i, cache);
+    }
+    cr_assert_eq(access(rgb_pgm, F_OK), -1);
+    /* The control: a good run does fill the cache, so the checks above can fail. */
+    char good[4200];
+    snprintf(good, sizeof good, "%s/good.png", home);
+    result r;
+    test_run_binary(&r, env, (const char *[]){"run", "--backend", "opencl", "--size", "16x8",
+                                              "--output", good, NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_gt(count_entries(cache), 0, "a good opencl run wrote no cache under %s", cache);
+    remove_tree(home);
+}
+
+Test(binary, empty_paths_are_named)
+{
+    result r;
+    RUN(&r, "run", "--size", "8x8", "--output", "");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "the output path is empty") != NULL, "%s", r.err);
+    RUN(&r, "run", "--input", "", "--output", "/tmp/imgpipe-never.png");
+    cr_assert_eq(r.status, 1);
+    cr_assert(strstr(r.err, "the input path is empty") != NULL, "%s", r.err);
+}
+
+/* bench and verify check where they will write before they measure anything. */
+Test(binary, bench_and_verify_refuse_unwritable_targets_at_once)
+{
+    char dir[] = "/tmp/imgpipe-targets-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char file[4200], out[4200], diff[4200];
+    snprintf(file, sizeof file, "%s/c.png", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(diff, sizeof diff, "%s/missing/diff.png", dir);
+    write_bytes(file, "x", 1);
+    result r;
+    RUN(&r, "bench", "--backends", "simd", "--sizes", "64x48", "--out", file);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "exists and is not a folder") != NULL, "%s", r.err);
+    cr_assert_lt(r.seconds, 2.0);
+    RUN(&r, "bench", "--backends", "simd", "--sizes", "64x48", "--out", "/dev/null/x");
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    RUN(&r, "bench", "--backends", "simd", "--input", "/nonexistent/in.png", "--out", out);
+    cr_assert_eq(r.status, 1, "%s", r.err);
+    cr_assert_eq(access(out, F_OK), -1, "bench created its folder for a missing input");
+    RUN(&r, "verify", "--size", "8x8", "--diff-image", diff);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "--diff-image") != NULL, "%s", r.err);
+    remove_tree(dir);
+}
+
+/* With an input file the output size is known only after decoding; an output over
+ * the pixel limit is still a usage error, before any backend starts. */
+Test(binary, output_over_the_limit_for_an_input_file_is_a_usage_error)
+{
+    char path[] = "/tmp/imgpipe-limit-XXXXXX.png";
+    int fd = mkstemps(path, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    result r;
+    RUN(&r, "run", "--size", "9x7", "--output", path);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    RUN(&r, "run", "--input", path, "--resize", "100000x100000", "--output",
+        "/tmp/imgpipe-never.png");
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "over the limit") != NULL, "%s", r.err);
+    RUN(&r, "run", "--input", path, "--scale", "16", "--max-pixels", "1000", "--output",
+        "/tmp/imgpipe-never.png");
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert_eq(access("/tmp/imgpipe-never.png", F_OK), -1);
+    unlink(path);
 }
