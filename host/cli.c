@@ -18,7 +18,7 @@ typedef enum option_id {
     OPT_SCALE, OPT_RESIZE, OPT_MAX_PIXELS, OPT_BACKEND, OPT_BACKENDS, OPT_SIZES, OPT_THREADS,
     OPT_REPS, OPT_WARMUP, OPT_MIN_TIME, OPT_OUT, OPT_DIFF_IMAGE, OPT_CPUS, OPT_BAND_ROWS,
     OPT_SIMD, OPT_DEVICE, OPT_NO_CACHE, OPT_AUTOTUNE, OPT_TRACE, OPT_INPUT_DIR, OPT_OUTPUT_DIR,
-    OPT_JOBS,
+    OPT_JOBS, OPT_COMPARE,
 } option_id;
 
 typedef struct option_spec {
@@ -58,6 +58,7 @@ static const option_spec options[] = {
     {"input-dir", OPT_INPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"output-dir", OPT_OUTPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"jobs", OPT_JOBS, true, CMD(IMG_CMD_BATCH)},
+    {"compare", OPT_COMPARE, false, CMD(IMG_CMD_BATCH)},
 };
 
 static const struct {
@@ -301,6 +302,7 @@ static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_
             return -1;
         cli->jobs = (int)l;
         return 0;
+    case OPT_COMPARE: cli->compare = true; return 0;
     }
     return img_fail(err, "%s: internal error: unhandled option", name);
 }
@@ -420,9 +422,15 @@ const char *img_cli_usage(img_command command)
     case IMG_CMD_CHART:
         return "usage: imgpipe chart DIR\nRedraws the charts of DIR/bench.csv with gnuplot.\n";
     case IMG_CMD_BATCH:
-        return "usage: imgpipe batch --backend NAME --input-dir IN --output-dir OUT [--jobs N]\n"
-               "                     [pipeline options]\n"
-               "Processes every image of IN with decoding, processing and encoding overlapped.\n";
+        return "usage: imgpipe batch [--backend NAME] --input-dir IN --output-dir OUT [--jobs N]\n"
+               "                     [--compare] [pipeline options] [backend options]\n"
+               "Processes every image of IN (.png, .jpg, .jpeg, .ppm, .pgm in any case, not\n"
+               "hidden) into OUT under the same name: each input read once, each output written\n"
+               "once, N readers and N writers [online cores] overlapping I/O with processing.\n"
+               "Other entries of IN are ignored and counted. OUT must exist and differ from IN;\n"
+               "an output that is an input (a link to one) is refused.\n"
+               "--compare first times a sequential loop over the same files, writing into a\n"
+               "scratch folder in OUT that is removed afterwards, and reports both runs.\n";
     case IMG_CMD_NONE:
         break;
     }

@@ -66,6 +66,7 @@ typedef struct img_cli {
     const char *input_dir;       /* --input-dir (batch) */
     const char *output_dir;      /* --output-dir (batch) */
     int jobs;                    /* --jobs (batch) */
+    bool compare;                /* --compare (batch): also time a sequential loop */
 
     const char *chart_dir;       /* positional DIR (chart) */
 

@@ -6,11 +6,20 @@
  * flight). The backend state belongs to the single pipeline thread, as the backend
  * contract requires; a threaded backend parallelises inside each image.
  *
- * The same folder is also processed by a plain sequential loop in the same run, so
- * the gain is measured, not claimed. A file that fails is reported by name and
- * skipped; the exit status is 1 when any failed. */
+ * A user's folder is read once and written once: each image of IN goes through that
+ * overlapped run exactly one time and lands in OUT under its own name. Because the
+ * outputs keep the inputs' names, everything that could make an output replace an
+ * input (OUT being IN under another spelling, an output that is a link to an input)
+ * is refused before any backend is probed and before anything is written.
+ *
+ * --compare is the measurement: the same files first go through a plain sequential
+ * loop that writes into a scratch folder inside OUT (same file system, so its writes
+ * cost what the real ones do), removed afterwards; then the real run, and both are
+ * timed. A file that fails is reported by name once and skipped; the exit status is
+ * 1 when any failed. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +30,23 @@
 #include "app.h"
 #include "image_io.h"
 
+/* The thread arrays are fixed; --jobs is capped at this by the CLI, the core count
+ * here (a 512-core machine must not overflow them). */
+#define MAX_IO_THREADS 256
+
 typedef struct job {
-    char in_path[4096];
-    char out_path[4096];
+    char *name;              /* entry of the input folder; also the output's name */
+    char *in_path;           /* IN/name */
+    char *out_path;          /* OUT/name */
+    bool have_id;            /* dev/ino known (stat succeeded while listing) */
+    dev_t dev;
+    ino_t ino;
     img_image src, dst;
-    bool failed;
-    img_error err;
+    double megapixels;       /* of the decoded input; counted once its output is written */
+    bool failed;             /* in the real (overlapped) run */
+    img_error err;           /* the pass in progress */
+    bool compare_failed;     /* in --compare's sequential pass */
+    img_error compare_err;   /* reported after the real run, only if that one succeeded */
 } job;
 
 /* A bounded FIFO of job pointers; close() wakes every waiter once input ends. */
@@ -104,23 +124,37 @@ typedef struct batch {
     void *state;
     job *jobs;
     int job_count;
+    int ignored;             /* entries of IN that are not images */
 
     pthread_mutex_t lock;    /* guards next_job and the counters below */
     int next_job;
     int failed;
-    bool quiet;              /* the sequential baseline counts failures without repeating them */
-    double megapixels;
+    double megapixels;       /* of the images written by the run in progress */
 
     queue decoded;           /* readers -> pipeline */
     queue processed;         /* pipeline -> writers */
 } batch;
 
+/* DIR/NAME, without doubling a trailing slash the user typed ("photos/"). */
+static char *join_path(const char *dir, const char *name)
+{
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    const char *sep = len > 0 && dir[len - 1] == '/' ? "" : "/";
+    size_t size = len + strlen(sep) + strlen(name) + 1;
+    char *path = malloc(size);
+    if (path)
+        snprintf(path, size, "%.*s%s%s", (int)len, dir, sep, name);
+    return path;
+}
+
 static void report_failure(batch *b, job *j)
 {
     pthread_mutex_lock(&b->lock);
     b->failed++;
-    if (!b->quiet)
-        fprintf(stderr, "imgpipe: batch: %s\n", j->err.message);
+    j->failed = true;
+    fprintf(stderr, "imgpipe: batch: %s\n", j->err.message);
     pthread_mutex_unlock(&b->lock);
     img_image_free(&j->src);
     img_image_free(&j->dst);
@@ -129,32 +163,36 @@ static void report_failure(batch *b, job *j)
 static int decode(batch *b, job *j)
 {
     img_read_options ro = {.max_pixels = b->cli->max_pixels};
-    return img_read_file(j->in_path, &j->src, &ro, &j->err);
+    if (img_read_file(j->in_path, &j->src, &ro, &j->err) != 0)
+        return -1;
+    j->megapixels = (double)j->src.width * j->src.height / 1e6;
+    return 0;
 }
 
 /* Plans and runs the pipeline for one decoded image (pipeline thread only). */
 static int process(batch *b, job *j)
 {
     img_plan plan;
+    img_error inner;
     int rc = img_plan_init(&plan, &b->cli->params, j->src.width, j->src.height,
-                           b->cli->max_pixels, &j->err);
+                           b->cli->max_pixels, &inner);
     if (rc == 0)
         rc = img_image_alloc(&j->dst, plan.out_width, plan.out_height, j->src.channels,
-                             b->cli->max_pixels, &j->err);
+                             b->cli->max_pixels, &inner);
     if (rc == 0)
-        rc = b->backend->run_pipeline(b->state, &j->dst, &j->src, &plan, &j->err);
+        rc = b->backend->run_pipeline(b->state, &j->dst, &j->src, &plan, &inner);
+    /* The inner message goes through a copy: img_fail must not read what it writes. */
     if (rc != 0)
-        img_fail(&j->err, "%s: %s", j->in_path, j->err.message);
+        img_fail(&j->err, "%s: %s", j->in_path, inner.message);
     img_plan_free(&plan);
     img_image_free(&j->src);
     return rc;
 }
 
-static int encode(batch *b, job *j)
+static int encode(job *j, const char *path)
 {
     img_write_options wo = {0};
-    (void)b;
-    int rc = img_write_file(j->out_path, &j->dst, &wo, &j->err);
+    int rc = img_write_file(path, &j->dst, &wo, &j->err);
     img_image_free(&j->dst);
     return rc;
 }
@@ -169,22 +207,17 @@ static void *reader_main(void *p)
         if (i < 0)
             break;
         job *j = &b->jobs[i];
-        if (decode(b, j) != 0) {
+        if (decode(b, j) != 0)
             report_failure(b, j);
-            continue;
-        }
-        pthread_mutex_lock(&b->lock);
-        b->megapixels += (double)j->src.width * j->src.height / 1e6;
-        pthread_mutex_unlock(&b->lock);
-        queue_push(&b->decoded, j);
+        else
+            queue_push(&b->decoded, j);
     }
     queue_producer_done(&b->decoded);
     return NULL;
 }
 
-static void *pipeline_main(void *p)
+static void pipeline_main(batch *b)
 {
-    batch *b = p;
     job *j;
     while ((j = queue_pop(&b->decoded)) != NULL) {
         if (process(b, j) != 0)
@@ -193,43 +226,50 @@ static void *pipeline_main(void *p)
             queue_push(&b->processed, j);
     }
     queue_producer_done(&b->processed);
-    return NULL;
 }
 
 static void *writer_main(void *p)
 {
     batch *b = p;
     job *j;
-    while ((j = queue_pop(&b->processed)) != NULL)
-        if (encode(b, j) != 0)
+    while ((j = queue_pop(&b->processed)) != NULL) {
+        if (encode(j, j->out_path) != 0) {
             report_failure(b, j);
+            continue;
+        }
+        pthread_mutex_lock(&b->lock);
+        b->megapixels += j->megapixels;
+        pthread_mutex_unlock(&b->lock);
+    }
     return NULL;
 }
 
-/* The overlapped run: `jobs` readers and `jobs` writers around the pipeline, which
- * runs on the calling thread (the one that owns the backend state). */
-static int run_overlapped(batch *b, int jobs)
+/* The real run: `threads` readers and `threads` writers around the pipeline, which
+ * runs on the calling thread (the one that owns the backend state). Each input is
+ * read once and each output written once. */
+static int run_overlapped(batch *b, int threads, img_error *err)
 {
-    pthread_t writers[256], readers[256];
+    pthread_t writers[MAX_IO_THREADS], readers[MAX_IO_THREADS];
     int writers_started = 0, readers_started = 0;
     b->next_job = 0;
-    if (queue_init(&b->decoded, jobs, jobs) != 0 || queue_init(&b->processed, jobs, 1) != 0) {
+    b->failed = 0;
+    b->megapixels = 0;
+    if (queue_init(&b->decoded, threads, threads) != 0 ||
+        queue_init(&b->processed, threads, 1) != 0) {
         queue_destroy(&b->decoded);
-        fprintf(stderr, "imgpipe: batch: out of memory for the queues\n");
-        return -1;
+        return img_fail(err, "batch: out of memory for the queues");
     }
     /* Writers first: without one the pipeline would block on a full queue. */
-    for (int i = 0; i < jobs; i++)
+    for (int i = 0; i < threads; i++)
         if (pthread_create(&writers[writers_started], NULL, writer_main, b) == 0)
             writers_started++;
     if (writers_started == 0) {
         queue_destroy(&b->decoded);
         queue_destroy(&b->processed);
-        fprintf(stderr, "imgpipe: batch: cannot start writer threads\n");
-        return -1;
+        return img_fail(err, "batch: cannot start writer threads");
     }
     /* A reader that cannot start simply never produces; fewer readers still finish. */
-    for (int i = 0; i < jobs; i++) {
+    for (int i = 0; i < threads; i++) {
         if (pthread_create(&readers[readers_started], NULL, reader_main, b) == 0)
             readers_started++;
         else
@@ -237,9 +277,8 @@ static int run_overlapped(batch *b, int jobs)
     }
     int rc = 0;
     if (readers_started == 0) {
-        fprintf(stderr, "imgpipe: batch: cannot start reader threads\n");
+        rc = img_fail(err, "batch: cannot start reader threads");
         queue_producer_done(&b->processed);   /* lets the writers finish */
-        rc = -1;
     } else {
         pipeline_main(b);
     }
@@ -252,74 +291,198 @@ static int run_overlapped(batch *b, int jobs)
     return rc;
 }
 
-static void run_sequential(batch *b)
+/* --compare's baseline: one file after another on this thread, outputs into the
+ * scratch folder. Failures are kept, not printed: the real run that follows meets the
+ * same files and names them; only one that fails here alone is reported afterwards.
+ * Returns the megapixels written. */
+static double run_sequential(batch *b, const char *scratch, int *ok)
 {
+    double megapixels = 0;
+    *ok = 0;
     for (int i = 0; i < b->job_count; i++) {
         job *j = &b->jobs[i];
-        if (decode(b, j) != 0) {
-            report_failure(b, j);
-            continue;
+        char *path = join_path(scratch, j->name);
+        int rc = path ? 0 : img_fail(&j->err, "%s: out of memory", j->in_path);
+        if (rc == 0)
+            rc = decode(b, j);
+        if (rc == 0)
+            rc = process(b, j);
+        if (rc == 0)
+            rc = encode(j, path);
+        if (rc == 0) {
+            megapixels += j->megapixels;
+            (*ok)++;
+        } else {
+            j->compare_failed = true;
+            j->compare_err = j->err;
         }
-        b->megapixels += (double)j->src.width * j->src.height / 1e6;
-        if (process(b, j) != 0 || encode(b, j) != 0)
-            report_failure(b, j);
+        img_image_free(&j->src);
+        img_image_free(&j->dst);
+        free(path);
+    }
+    return megapixels;
+}
+
+/* Empties and removes the scratch folder (it only ever holds this run's files). */
+static int remove_scratch(const char *dir, img_error *err)
+{
+    int rc = 0;
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (unlinkat(dirfd(d), e->d_name, 0) != 0 && rc == 0)
+                rc = img_fail(err, "batch: %s/%s: cannot remove the --compare scratch file: %s",
+                              dir, e->d_name, strerror(errno));
+        }
+        closedir(d);
+    }
+    if (rmdir(dir) != 0 && rc == 0)
+        rc = img_fail(err, "batch: %s: cannot remove the --compare scratch folder: %s", dir,
+                      strerror(errno));
+    return rc;
+}
+
+/* Reads every input once so the sequential pass does not pay for a cold page cache
+ * that the overlapped run, coming second, would then be spared. */
+static void warm_page_cache(const batch *b)
+{
+    char buf[65536];
+    for (int i = 0; i < b->job_count; i++) {
+        int fd = open(b->jobs[i].in_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        while (read(fd, buf, sizeof buf) > 0) {
+        }
+        close(fd);
     }
 }
 
 static int compare_names(const void *a, const void *b)
 {
-    return strcmp(((const job *)a)->in_path, ((const job *)b)->in_path);
+    return strcmp(((const job *)a)->name, ((const job *)b)->name);
 }
 
-/* Every regular, non-hidden file of the input folder, sorted by name. */
-static int list_jobs(const img_cli *cli, job **out, int *count, img_error *err)
+/* Images are chosen by extension: a README.md or a .DS_Store is not a failure, just
+ * not ours. Hidden entries are skipped whatever their extension: macOS puts a "._a.png"
+ * resource fork next to a.png on foreign file systems, and it is no image. */
+static bool is_image_name(const char *name)
 {
-    DIR *dir = opendir(cli->input_dir);
-    if (!dir)
-        return img_fail(err, "%s: cannot open folder: %s", cli->input_dir, strerror(errno));
-    int cap = 0, n = 0;
-    job *jobs = NULL;
+    return name[0] != '.' && img_format_from_path(name) != IMG_FORMAT_UNKNOWN;
+}
+
+/* The images of the (open) input folder, sorted by name; every other entry is counted
+ * in b->ignored. An image name that cannot be stat'ed (a dangling link) is kept, so the
+ * read names the problem instead of the file silently vanishing. */
+static int list_images(batch *b, DIR *dir, img_error *err)
+{
+    const img_cli *cli = b->cli;
+    int cap = 0;
     struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        if (snprintf(path, sizeof path, "%s/%s", cli->input_dir, e->d_name) >= (int)sizeof path)
+    for (;;) {
+        errno = 0;
+        if ((e = readdir(dir)) == NULL)
+            break;
+        const char *name = e->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
         struct stat st;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        bool chosen = is_image_name(name), have_id = false;
+        if (chosen && fstatat(dirfd(dir), name, &st, 0) == 0) {
+            chosen = S_ISREG(st.st_mode);   /* a folder called x.png is not an image */
+            have_id = chosen;
+        }
+        if (!chosen) {
+            b->ignored++;
             continue;
-        if (n == cap) {
+        }
+        if (b->job_count == cap) {
             int grown = cap ? cap * 2 : 64;
-            job *more = realloc(jobs, sizeof *jobs * (size_t)grown);
-            if (!more) {
-                rc = img_fail(err, "out of memory listing %s", cli->input_dir);
-                break;
-            }
-            jobs = more;
+            job *more = realloc(b->jobs, sizeof *more * (size_t)grown);
+            if (!more)
+                return img_fail(err, "batch: out of memory listing %s", cli->input_dir);
+            b->jobs = more;
             cap = grown;
         }
-        job *j = &jobs[n++];
+        job *j = &b->jobs[b->job_count++];
         memset(j, 0, sizeof *j);
-        snprintf(j->in_path, sizeof j->in_path, "%s", path);
-        /* The output keeps the input's name; a format the writer lacks becomes PNG. */
-        const char *name = e->d_name;
-        if (img_format_from_path(name) == IMG_FORMAT_UNKNOWN)
-            snprintf(j->out_path, sizeof j->out_path, "%s/%s.png", cli->output_dir, name);
-        else
-            snprintf(j->out_path, sizeof j->out_path, "%s/%s", cli->output_dir, name);
+        j->name = strdup(name);
+        j->in_path = join_path(cli->input_dir, name);
+        j->out_path = join_path(cli->output_dir, name);
+        if (!j->name || !j->in_path || !j->out_path)
+            return img_fail(err, "batch: out of memory listing %s", cli->input_dir);
+        if (have_id) {
+            j->have_id = true;
+            j->dev = st.st_dev;
+            j->ino = st.st_ino;
+        }
     }
-    closedir(dir);
-    if (rc != 0) {
-        free(jobs);
+    if (errno != 0)
+        return img_fail(err, "%s: cannot read the input folder: %s", cli->input_dir,
+                        strerror(errno));
+    if (b->job_count > 1)
+        qsort(b->jobs, (size_t)b->job_count, sizeof *b->jobs, compare_names);
+    return 0;
+}
+
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    int job;
+} file_id;
+
+static int compare_ids(const void *a, const void *b)
+{
+    const file_id *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return 0;
+}
+
+/* An output that already exists as one of the inputs (a hard link, or a symlink, which
+ * image_io writes through) would destroy that input: refused. Inputs are looked up by
+ * dev/ino in a sorted table, so any output aliasing any input is found, not only the
+ * one of the same name. Returns 1 when refused (err says why), -1 on error. */
+static int find_output_overlap(const batch *b, img_error *err)
+{
+    if (b->job_count == 0)
+        return 0;
+    file_id *ids = malloc(sizeof *ids * (size_t)b->job_count);
+    if (!ids) {
+        img_fail(err, "batch: out of memory checking the outputs");
         return -1;
     }
-    if (n > 1)
-        qsort(jobs, (size_t)n, sizeof *jobs, compare_names);
-    *out = jobs;
-    *count = n;
-    return 0;
+    int n = 0;
+    for (int i = 0; i < b->job_count; i++)
+        if (b->jobs[i].have_id)
+            ids[n++] = (file_id){b->jobs[i].dev, b->jobs[i].ino, i};
+    qsort(ids, (size_t)n, sizeof *ids, compare_ids);
+    int found = 0;
+    for (int i = 0; i < b->job_count && !found; i++) {
+        struct stat st;
+        if (stat(b->jobs[i].out_path, &st) != 0)
+            continue;   /* usually absent; any other problem is the writer's to name */
+        file_id key = {st.st_dev, st.st_ino, 0};
+        const file_id *hit = bsearch(&key, ids, (size_t)n, sizeof *ids, compare_ids);
+        if (hit) {
+            img_fail(err,
+                     "batch: %s is the input %s (a hard or symbolic link to it): writing it "
+                     "would replace that input; nothing was written",
+                     b->jobs[i].out_path, b->jobs[hit->job].in_path);
+            found = 1;
+        }
+    }
+    free(ids);
+    return found;
+}
+
+static double per_second(double amount, double seconds)
+{
+    return seconds > 0 ? amount / seconds : 0;
 }
 
 int img_cmd_batch(const img_cli *cli)
@@ -328,74 +491,168 @@ int img_cmd_batch(const img_cli *cli)
     batch b = {.cli = cli};
     int status = IMG_EXIT_FAILURE;
     bool live = false;
-    struct stat st;
+    DIR *input = NULL;
+    char *scratch = NULL;
     pthread_mutex_init(&b.lock, NULL);
 
-    if (img_backend_lookup(cli->backend ? cli->backend : "serial", &b.backend, &err) != 0) {
-        fprintf(stderr, "imgpipe: %s\n", err.message);
+    /* Every check below needs only names and stat(): nothing is probed, initialised
+     * or written until the command line is known to be safe to run. */
+    const char *backend_name = cli->backend ? cli->backend : "serial";
+    if (img_backend_by_name(backend_name, &b.backend, &err) != 0) {
         status = IMG_EXIT_USAGE;
         goto out;
     }
-    if (stat(cli->output_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "imgpipe: %s: output folder does not exist\n", cli->output_dir);
+    struct stat in_st, out_st;
+    input = opendir(cli->input_dir);
+    if (!input || fstat(dirfd(input), &in_st) != 0) {
+        img_fail(&err, "%s: cannot open the input folder: %s", cli->input_dir, strerror(errno));
         goto out;
     }
-    if (list_jobs(cli, &b.jobs, &b.job_count, &err) != 0) {
-        fprintf(stderr, "imgpipe: %s\n", err.message);
+    /* As in run, a target that cannot be written is a usage error (exit 2). */
+    if (stat(cli->output_dir, &out_st) != 0) {
+        if (errno == ENOENT)
+            img_fail(&err, "%s: output folder does not exist", cli->output_dir);
+        else
+            img_fail(&err, "%s: output folder: %s", cli->output_dir, strerror(errno));
+        status = IMG_EXIT_USAGE;
         goto out;
     }
+    if (!S_ISDIR(out_st.st_mode)) {
+        img_fail(&err, "%s: output folder is not a folder", cli->output_dir);
+        status = IMG_EXIT_USAGE;
+        goto out;
+    }
+    if (access(cli->output_dir, W_OK | X_OK) != 0) {
+        img_fail(&err, "%s: cannot write into the output folder: %s", cli->output_dir,
+                 strerror(errno));
+        status = IMG_EXIT_USAGE;
+        goto out;
+    }
+    /* dev/ino, not the spelling: "photos/.", "./photos" or a symlink are the same. */
+    if (in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino) {
+        img_fail(&err,
+                 "batch: --output-dir %s is the input folder %s: the outputs would replace the "
+                 "inputs; choose another folder",
+                 cli->output_dir, cli->input_dir);
+        status = IMG_EXIT_USAGE;
+        goto out;
+    }
+    if (list_images(&b, input, &err) != 0)
+        goto out;
+    closedir(input);
+    input = NULL;
     if (b.job_count == 0) {
-        fprintf(stderr, "imgpipe: %s: no files to process\n", cli->input_dir);
+        img_fail(&err,
+                 "%s: no image files (.png, .jpg, .jpeg, .ppm, .pgm); %d other entr%s ignored",
+                 cli->input_dir, b.ignored, b.ignored == 1 ? "y" : "ies");
         goto out;
     }
-    img_backend_options options = img_backend_options_from_cli(cli);
-    if (b.backend->init(&b.state, &options, &err) != 0) {
-        fprintf(stderr, "imgpipe: %s\n", err.message);
+    int overlap = find_output_overlap(&b, &err);
+    if (overlap != 0) {
+        status = overlap > 0 ? IMG_EXIT_USAGE : IMG_EXIT_FAILURE;
         goto out;
     }
-    live = true;
-    int jobs = cli->jobs ? cli->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (jobs < 1)
-        jobs = 1;
 
-    /* Read every file once first so both runs start with the same page cache. */
-    for (int i = 0; i < b.job_count; i++) {
-        FILE *f = fopen(b.jobs[i].in_path, "rb");
-        char buf[65536];
-        while (f && fread(buf, 1, sizeof buf, f) == sizeof buf) {
+    /* Only now the backend: probing may load drivers (OpenCL), worth it for a run.
+     * Asked for by name, a backend that cannot run here is a failure (exit 1). */
+    if (img_backend_check_available(b.backend, &err) != 0)
+        goto out;
+    img_backend_options options = img_backend_options_from_cli(cli);
+    if (b.backend->init(&b.state, &options, &err) != 0)
+        goto out;
+    live = true;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = cli->jobs ? cli->jobs : online > MAX_IO_THREADS ? MAX_IO_THREADS
+                                        : online > 0              ? (int)online
+                                                                  : 1;
+    if (threads > b.job_count)
+        threads = b.job_count;   /* a reader or writer beyond one per file would idle */
+    if (threads > MAX_IO_THREADS)
+        threads = MAX_IO_THREADS;
+
+    double sequential_s = 0, sequential_mp = 0;
+    int sequential_ok = 0;
+    if (cli->compare) {
+        scratch = join_path(cli->output_dir, ".imgpipe-compare.XXXXXX");
+        if (!scratch || !mkdtemp(scratch)) {
+            img_fail(&err, "batch: cannot create the --compare scratch folder in %s: %s",
+                     cli->output_dir, scratch ? strerror(errno) : "out of memory");
+            free(scratch);
+            scratch = NULL;
+            goto out;
         }
-        if (f)
-            fclose(f);
+        warm_page_cache(&b);
+        double t0 = img_now();
+        sequential_mp = run_sequential(&b, scratch, &sequential_ok);
+        sequential_s = img_now() - t0;
+        int removed = remove_scratch(scratch, &err);
+        free(scratch);
+        scratch = NULL;
+        if (removed != 0)
+            goto out;
     }
 
     double t0 = img_now();
-    b.quiet = true;
-    run_sequential(&b);
-    b.quiet = false;
-    double sequential_s = img_now() - t0;
-    int sequential_failed = b.failed;
-    double megapixels = b.megapixels;
-
-    b.failed = 0;
-    b.megapixels = 0;
-    t0 = img_now();
-    if (run_overlapped(&b, jobs) != 0)
+    if (run_overlapped(&b, threads, &err) != 0)
         goto out;
     double overlapped_s = img_now() - t0;
-    int ok = b.job_count - b.failed;
 
-    printf("batch: %d files, %d processed, %d failed; backend %s\n", b.job_count, ok, b.failed,
-           b.backend->name);
-    printf("  sequential loop:          %7.3f s  %7.2f images/s  %8.2f MP/s\n", sequential_s,
-           (b.job_count - sequential_failed) / sequential_s, megapixels / sequential_s);
-    printf("  overlapped (%d readers, %d writers): %7.3f s  %7.2f images/s  %8.2f "
-           "MP/s  (%.2fx)\n",
-           jobs, jobs, overlapped_s, ok / overlapped_s, b.megapixels / overlapped_s,
-           sequential_s / overlapped_s);
-    status = b.failed ? IMG_EXIT_FAILURE : IMG_EXIT_OK;
+    int compare_only_failures = 0;
+    for (int i = 0; i < b.job_count; i++)
+        if (b.jobs[i].compare_failed && !b.jobs[i].failed) {
+            fprintf(stderr, "imgpipe: batch: --compare: %s\n", b.jobs[i].compare_err.message);
+            compare_only_failures++;
+        }
+
+    char what[160] = "";
+    if (b.backend->describe)
+        b.backend->describe(b.state, what, sizeof what);
+    int ok = b.job_count - b.failed;
+    printf("batch: %d image file%s: %d processed, %d failed; %d other entr%s ignored; "
+           "backend %s%s%s%s\n",
+           b.job_count, b.job_count == 1 ? "" : "s", ok, b.failed, b.ignored,
+           b.ignored == 1 ? "y" : "ies", b.backend->name, what[0] ? " (" : "", what,
+           what[0] ? ")" : "");
+    char overlapped_label[96];
+    snprintf(overlapped_label, sizeof overlapped_label, "overlapped (%d reader%s, %d writer%s):",
+             threads, threads == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+    const char *sequential_label = "sequential loop (--compare):";
+    int width = (int)strlen(overlapped_label);
+    if (cli->compare && (int)strlen(sequential_label) > width)
+        width = (int)strlen(sequential_label);
+    if (cli->compare)
+        printf("  %-*s %8.3f s %9.2f images/s %9.2f MP/s\n", width, sequential_label,
+               sequential_s, per_second(sequential_ok, sequential_s),
+               per_second(sequential_mp, sequential_s));
+    printf("  %-*s %8.3f s %9.2f images/s %9.2f MP/s", width, overlapped_label, overlapped_s,
+           per_second(ok, overlapped_s), per_second(b.megapixels, overlapped_s));
+    if (cli->compare)
+        printf("  %.2fx", per_second(sequential_s, overlapped_s));
+    printf("\n");
+    status = b.failed || compare_only_failures ? IMG_EXIT_FAILURE : IMG_EXIT_OK;
+    err.message[0] = '\0';
 out:
+    if (status != IMG_EXIT_OK && err.message[0])
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+    /* Unreachable today (the scratch folder is removed right after its pass), kept so a
+     * failure path added later cannot leave it behind. */
+    if (scratch) {
+        img_error cleanup;
+        if (remove_scratch(scratch, &cleanup) != 0)
+            fprintf(stderr, "imgpipe: %s\n", cleanup.message);
+        free(scratch);
+    }
+    if (input)
+        closedir(input);
     if (live)
         b.backend->destroy(b.state);
+    for (int i = 0; i < b.job_count; i++) {
+        img_image_free(&b.jobs[i].src);
+        img_image_free(&b.jobs[i].dst);
+        free(b.jobs[i].name);
+        free(b.jobs[i].in_path);
+        free(b.jobs[i].out_path);
+    }
     free(b.jobs);
     pthread_mutex_destroy(&b.lock);
     return status;
