@@ -435,6 +435,67 @@ done:
     return data;
 }
 
+/* Some drivers' compilers write to the process's stderr themselves (PoCL's clang
+ * prints "1 error generated."), which would break the one-line error rule and is
+ * printing from below the app. While a program builds, fd 2 points at an unlinked
+ * temporary file; what lands there joins the build log. Builds run on the thread that
+ * initialises the backend, before any worker of ours prints. */
+typedef struct stderr_capture {
+    FILE *file;
+    int saved_fd;
+} stderr_capture;
+
+static void stderr_capture_begin(stderr_capture *c)
+{
+    fflush(stderr);
+    c->saved_fd = -1;
+    c->file = tmpfile();
+    if (!c->file)
+        return;   /* nothing captured: the driver's text stays on stderr */
+    c->saved_fd = dup(STDERR_FILENO);
+    if (c->saved_fd < 0 || dup2(fileno(c->file), STDERR_FILENO) < 0) {
+        if (c->saved_fd >= 0)
+            close(c->saved_fd);
+        c->saved_fd = -1;
+        fclose(c->file);
+        c->file = NULL;
+    }
+}
+
+/* Restores stderr; returns what was written meanwhile (NULL when nothing was). */
+static char *stderr_capture_end(stderr_capture *c)
+{
+    if (!c->file)
+        return NULL;
+    fflush(stderr);
+    dup2(c->saved_fd, STDERR_FILENO);
+    close(c->saved_fd);
+    /* The driver wrote through the descriptor, so only its offset knows the size. */
+    char *text = NULL;
+    long size = fseek(c->file, 0, SEEK_END) == 0 ? ftell(c->file) : -1;
+    if (size > 0 && fseek(c->file, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1))) {
+        size_t got = fread(text, 1, (size_t)size, c->file);
+        text[got] = '\0';
+    }
+    fclose(c->file);
+    c->file = NULL;
+    return text;
+}
+
+static cl_int build_quietly(cl_program program, cl_device_id device, const char *options,
+                            char **driver_output)
+{
+    stderr_capture capture;
+    stderr_capture_begin(&capture);
+    cl_int rc = clBuildProgram(program, 1, &device, options, NULL, NULL);
+    char *text = stderr_capture_end(&capture);
+    if (driver_output)
+        *driver_output = text;
+    else
+        free(text);
+    return rc;
+}
+
 /* Loads a cached binary; any failure is just a miss (the caller builds from source). */
 static cl_program load_cached(cl_context context, cl_device_id device, const char *path,
                               const char *options)
@@ -452,7 +513,7 @@ static cl_program load_cached(cl_context context, cl_device_id device, const cha
             clReleaseProgram(program);
         return NULL;
     }
-    if (clBuildProgram(program, 1, &device, options, NULL, NULL) != CL_SUCCESS) {
+    if (build_quietly(program, device, options, NULL) != CL_SUCCESS) {
         clReleaseProgram(program);
         return NULL;
     }
@@ -545,22 +606,30 @@ int img_cl_build_program(cl_context context, cl_device_id device, const char *so
     cl_program p = clCreateProgramWithSource(context, 1, &source, &source_len, &rc);
     if (img_cl_check(rc, "clCreateProgramWithSource", err) != 0)
         return -1;
-    rc = clBuildProgram(p, 1, &device, options, NULL, NULL);
+    char *driver_output = NULL;
+    rc = build_quietly(p, device, options, &driver_output);
     if (log) {
         char *text = img_cl_build_log(p, device);
         if (text)
             fputs(text, log);
+        if (driver_output)
+            fputs(driver_output, log);
         free(text);
     }
     if (rc != CL_SUCCESS) {
         char *text = img_cl_build_log(p, device);
-        char head[384];
+        char head[384], driver_head[160] = "";
         log_head(text ? text : "(no build log)", head, sizeof head);
-        img_fail(err, "clBuildProgram: %s; build log: %s", img_cl_error_name(rc), head);
+        if (driver_output)
+            log_head(driver_output, driver_head, sizeof driver_head);
+        img_fail(err, "clBuildProgram: %s; build log: %s%s%s", img_cl_error_name(rc), head,
+                 driver_head[0] ? " | compiler: " : "", driver_head);
         free(text);
+        free(driver_output);
         clReleaseProgram(p);
         return -1;
     }
+    free(driver_output);
     /* A cache that cannot be written only costs the next start its speed. */
     if (info->cache_used)
         info->cache_saved = save_cached(p, dir, info->cache_path);

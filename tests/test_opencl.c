@@ -23,6 +23,7 @@
 #include "opencl.h"
 #include "registry.h"
 #include "spec.h"
+#include "test_helpers.h"
 
 extern const img_backend img_backend_serial;
 
@@ -544,4 +545,62 @@ Test(opencl, no_platform_is_an_error)
     cr_assert_null(state);
     cr_assert(strstr(err.message, "no OpenCL platform found"), "%s", err.message);
     cr_assert(strstr(err.message, "CL_PLATFORM_NOT_FOUND_KHR"), "%s", err.message);
+}
+
+/* PoCL's compiler prints "1 error generated." on the process's stderr by itself; the
+ * user must still see exactly one line, with the compiler's words inside it. */
+Test(opencl, build_failure_is_one_line_on_stderr)
+{
+    char dir[] = "/tmp/imgpipe-test-kernels-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[128], env_dir[200];
+    snprintf(path, sizeof path, "%s/pipeline.cl", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("__kernel void point_lut(__global uchar *p)\n{\n    p[0] = undeclared_thing;\n}\n", f);
+    fclose(f);
+    snprintf(env_dir, sizeof env_dir, "IMGPIPE_KERNEL_DIR=%s", dir);
+    const char *env[] = {env_dir, NULL};
+    test_result r;
+    test_run_binary(&r, env, (const char *[]){"run", "--backend", "opencl", "--no-cache",
+                                              "--size", "16x8", "--output",
+                                              "/tmp/imgpipe-never.png", NULL});
+    remove(path);
+    rmdir(dir);
+    cr_assert_eq(r.status, 1, "%s", r.err);
+    int lines = 0;
+    for (const char *p = r.err; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 1, "stderr: %s", r.err);
+    static const char start[] = "imgpipe: clBuildProgram: CL_BUILD_PROGRAM_FAILURE";
+    cr_assert(strncmp(r.err, start, sizeof start - 1) == 0, "%s", r.err);
+    cr_assert(strstr(r.err, "undeclared_thing") != NULL, "%s", r.err);
+}
+
+/* The first --autotune tries several shapes (seconds on PoCL): it is announced, timed
+ * on its own line, and not reported as the pipeline's time. */
+Test(opencl, autotune_is_announced_and_timed_apart, .timeout = 180)
+{
+    char cache[] = "/tmp/imgpipe-test-tune-XXXXXX";
+    cr_assert_not_null(mkdtemp(cache));
+    char env_cache[200];
+    snprintf(env_cache, sizeof env_cache, "XDG_CACHE_HOME=%s", cache);
+    const char *env[] = {env_cache, NULL};
+    test_result r;
+    test_run_binary(&r, env, (const char *[]){"run", "--backend", "opencl", "--autotune",
+                                              "--size", "64x48", "--output",
+                                              "/tmp/imgpipe-test-tune.png", NULL});
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf '%s' /tmp/imgpipe-test-tune.png", cache);
+    cr_assert_eq(system(command), 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strncmp(r.err, "autotune: trying", 16) == 0, "%s", r.err);
+    const char *timed = strstr(r.err, "\nautotune: ");
+    cr_assert_not_null(timed, "%s", r.err);
+    double tune_s = atof(timed + 11);
+    const char *in = strstr(r.err, " in ");
+    cr_assert(in && in > timed, "%s", r.err);
+    double run_ms = atof(in + 4);
+    cr_assert_gt(tune_s, 0.0, "%s", r.err);
+    cr_assert_lt(run_ms, tune_s * 1e3, "the tuning time was reported as the run's: %s", r.err);
 }
