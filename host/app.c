@@ -92,3 +92,87 @@ int img_select_backends(const img_cli *cli, bool serial_first, const img_backend
     }
     return 0;
 }
+
+/* The backend options a command line can give, and whether this one gives each. */
+static const struct {
+    unsigned bit;
+    const char *option;
+} backend_options[] = {
+    {IMG_OPTION_THREADS, "--threads"},   {IMG_OPTION_BAND_ROWS, "--band-rows"},
+    {IMG_OPTION_SIMD, "--simd"},         {IMG_OPTION_DEVICE, "--device"},
+    {IMG_OPTION_NO_CACHE, "--no-cache"}, {IMG_OPTION_AUTOTUNE, "--autotune"},
+    {IMG_OPTION_TRACE, "--trace"},
+};
+
+static unsigned backend_options_given(const img_cli *cli)
+{
+    return (cli->thread_count ? IMG_OPTION_THREADS : 0u) |
+           (cli->band_rows ? IMG_OPTION_BAND_ROWS : 0u) | (cli->simd ? IMG_OPTION_SIMD : 0u) |
+           (cli->device ? IMG_OPTION_DEVICE : 0u) | (cli->no_cache ? IMG_OPTION_NO_CACHE : 0u) |
+           (cli->autotune ? IMG_OPTION_AUTOTUNE : 0u) | (cli->trace ? IMG_OPTION_TRACE : 0u);
+}
+
+/* "the opencl backend", "the simd and simd-threads backends", "the a, b and c backends":
+ * every registered backend whose table has the bit. */
+static void backends_using(unsigned bit, char *buf, size_t len)
+{
+    int total = 0, seen = 0;
+    for (size_t i = 0; i < img_backend_count(); i++)
+        total += (img_backend_at(i)->options & bit) != 0;
+    if (total == 0) {
+        snprintf(buf, len, "no backend");
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, len, "the");
+    for (size_t i = 0; i < img_backend_count() && used < len; i++) {
+        const img_backend *b = img_backend_at(i);
+        if (!(b->options & bit))
+            continue;
+        seen++;
+        const char *sep = seen == 1 ? " " : seen == total ? " and " : ", ";
+        int n = snprintf(buf + used, len - used, "%s%s", sep, b->name);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, total == 1 ? " backend" : " backends");
+}
+
+int img_check_backend_options(const img_cli *cli, img_error *err)
+{
+    const img_backend *list[IMG_CLI_MAX_LIST + 16];
+    int count = 0;
+    char got[600];
+    if (cli->command == IMG_CMD_RUN || cli->command == IMG_CMD_BATCH) {
+        const char *name = cli->backend ? cli->backend : "serial";
+        if (img_backend_by_name(name, &list[0], err) != 0)
+            return -1;
+        count = 1;
+        snprintf(got, sizeof got, "--backend %s%s", name, cli->backend ? "" : ", the default");
+    } else if (cli->command == IMG_CMD_VERIFY || cli->command == IMG_CMD_BENCH) {
+        if (img_select_backends(cli, cli->command == IMG_CMD_BENCH, list,
+                                (int)(sizeof list / sizeof list[0]), &count, err) != 0)
+            return -1;
+        size_t used = (size_t)snprintf(got, sizeof got, "--backends ");
+        for (int i = 0; i < cli->backend_count && used < sizeof got; i++) {
+            int n = snprintf(got + used, sizeof got - used, "%s%s", i ? "," : "", cli->backends[i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        if (!cli->backend_count)
+            snprintf(got + used, sizeof got - used, "all");
+    } else {
+        return 0;
+    }
+    unsigned used_by_any = 0;
+    for (int i = 0; i < count; i++)
+        used_by_any |= list[i]->options;
+    unsigned unused = backend_options_given(cli) & ~used_by_any;
+    for (size_t o = 0; o < sizeof backend_options / sizeof backend_options[0]; o++) {
+        if (!(unused & backend_options[o].bit))
+            continue;
+        char users[256];
+        backends_using(backend_options[o].bit, users, sizeof users);
+        return img_fail(err, "%s applies to %s only (got %s)", backend_options[o].option, users,
+                        got);
+    }
+    return 0;
+}

@@ -35,6 +35,15 @@ int img_backend_lookup(const char *name, const img_backend **out, img_error *err
 int img_select_backends(const img_cli *cli, bool serial_first, const img_backend **list, int max,
                         int *count, img_error *err);
 
+/* The backend options given (--threads, --band-rows, --simd, --device, --no-cache,
+ * --autotune, --trace) against the backends the command will run: --backend (default
+ * serial) for run and batch, --backends for verify and bench (where an option is fine
+ * when at least one selected backend uses it). An option none of them uses is an error
+ * naming the option and the backends it applies to, read from each backend's `options`
+ * bits; so is an unknown backend name. Touches no backend (no probe, no driver): call it
+ * before any input is read and exit with IMG_EXIT_USAGE when it fails. */
+int img_check_backend_options(const img_cli *cli, img_error *err);
+
 /* Seconds on the monotonic clock. */
 double img_now(void);
 

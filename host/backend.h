@@ -48,10 +48,24 @@ enum {
     IMG_BACKEND_SIMD_LEVELS = 1u << 1,  /* options.simd_level */
 };
 
+/* Which of the backend options a backend honours (its table's `options` field). The
+ * CLI refuses an option that none of the selected backends uses, and names the
+ * backends that do, from these bits. */
+enum {
+    IMG_OPTION_THREADS = 1u << 0,    /* options.threads (--threads) */
+    IMG_OPTION_BAND_ROWS = 1u << 1,  /* options.band_rows (--band-rows) */
+    IMG_OPTION_SIMD = 1u << 2,       /* options.simd_level (--simd) */
+    IMG_OPTION_DEVICE = 1u << 3,     /* options.device (--device) */
+    IMG_OPTION_NO_CACHE = 1u << 4,   /* options.no_cache (--no-cache) */
+    IMG_OPTION_AUTOTUNE = 1u << 5,   /* options.autotune (--autotune) */
+    IMG_OPTION_TRACE = 1u << 6,      /* options.trace_path (--trace) */
+};
+
 typedef struct img_backend {
     const char *name;
     const char *description;
     unsigned flags;                      /* IMG_BACKEND_* */
+    unsigned options;                    /* IMG_OPTION_*: the options it honours */
 
     /* True when the backend can run here; otherwise writes the reason. */
     bool (*probe)(char *reason, size_t reason_len);

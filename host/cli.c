@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "funcs.h"
 #include "image.h"
+#include "synth.h"
 
 #define CMD(c) (1u << (c))
 #define PIPELINE_CMDS (CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_BATCH))
@@ -50,16 +52,28 @@ static const option_spec options[] = {
     {"diff-image", OPT_DIFF_IMAGE, true, CMD(IMG_CMD_VERIFY)},
     {"cpus", OPT_CPUS, true, BACKEND_CMDS},
     {"band-rows", OPT_BAND_ROWS, true, BACKEND_CMDS},
-    {"simd", OPT_SIMD, true, BACKEND_CMDS | CMD(IMG_CMD_INFO)},
+    {"simd", OPT_SIMD, true, BACKEND_CMDS},
     {"device", OPT_DEVICE, true, BACKEND_CMDS},
     {"no-cache", OPT_NO_CACHE, false, BACKEND_CMDS},
     {"autotune", OPT_AUTOTUNE, false, BACKEND_CMDS},
-    {"trace", OPT_TRACE, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_BENCH)},
+    /* bench writes its own traces (trace_one_core.json, trace_all_cores.json). */
+    {"trace", OPT_TRACE, true, CMD(IMG_CMD_RUN)},
     {"input-dir", OPT_INPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"output-dir", OPT_OUTPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"jobs", OPT_JOBS, true, CMD(IMG_CMD_BATCH)},
     {"compare", OPT_COMPARE, false, CMD(IMG_CMD_BATCH)},
 };
+
+/* One form where the command takes the other: `verify --backend simd` is `--backends
+ * simd`, `bench --size 4k` is `--sizes 4k`; the plural where one value is taken
+ * (`run --backends simd`) must name exactly one. */
+static const struct {
+    option_id singular, plural;
+} alias_pairs[] = {{OPT_BACKEND, OPT_BACKENDS}, {OPT_SIZE, OPT_SIZES}};
+
+/* One text per option for every message about it and the help (spec.h). */
+#define SIGMA_RANGE IMG_SIGMA_RANGE_TEXT
+#define SCALE_RANGE IMG_SCALE_RANGE_TEXT
 
 static const struct {
     const char *name;
@@ -96,26 +110,33 @@ int img_parse_long(const char *option, const char *text, long min, long max, lon
     return 0;
 }
 
-int img_parse_double(const char *option, const char *text, double min, double max, double *out,
-                     img_error *err)
+/* img_parse_double with the accepted values described by `accepted`. */
+static int parse_double_text(const char *option, const char *text, double min, double max,
+                             const char *accepted, double *out, img_error *err)
 {
     char *end = NULL;
     errno = 0;
     double v = strtod(text, &end);
     if (end == text || *text == '\0')
-        return img_fail(err, "%s: '%s' is not a number (accepted: %g to %g)", option, text, min,
-                        max);
+        return img_fail(err, "%s: '%s' is not a number (accepted: %s)", option, text, accepted);
     if (*end != '\0')
-        return img_fail(err, "%s: '%s' has trailing characters '%s' (accepted: %g to %g)", option,
-                        text, end, min, max);
+        return img_fail(err, "%s: '%s' has trailing characters '%s' (accepted: %s)", option, text,
+                        end, accepted);
     if (!isfinite(v))
-        return img_fail(err, "%s: '%s' is not a finite number (accepted: %g to %g)", option, text,
-                        min, max);
+        return img_fail(err, "%s: '%s' is not a finite number (accepted: %s)", option, text,
+                        accepted);
     if (errno == ERANGE || v < min || v > max)
-        return img_fail(err, "%s: %s is out of range (accepted: %g to %g)", option, text, min,
-                        max);
+        return img_fail(err, "%s: %s is out of range (accepted: %s)", option, text, accepted);
     *out = v;
     return 0;
+}
+
+int img_parse_double(const char *option, const char *text, double min, double max, double *out,
+                     img_error *err)
+{
+    char accepted[64];
+    snprintf(accepted, sizeof accepted, "%g to %g", min, max);
+    return parse_double_text(option, text, min, max, accepted, out, err);
 }
 
 int img_parse_size(const char *option, const char *text, img_size *out, img_error *err)
@@ -125,12 +146,13 @@ int img_parse_size(const char *option, const char *text, img_size *out, img_erro
         int w, h;
     } named[] = {{"720p", 1280, 720}, {"1080p", 1920, 1080}, {"4k", 3840, 2160},
                  {"8k", 7680, 4320}};
+    /* Names and the separator in any case: 4K, 1080P, 640X480. */
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
-        if (strcmp(text, named[i].name) == 0) {
+        if (strcasecmp(text, named[i].name) == 0) {
             *out = (img_size){named[i].w, named[i].h};
             return 0;
         }
-    const char *x = strchr(text, 'x');
+    const char *x = strpbrk(text, "xX");
     if (!x)
         return img_fail(err, "%s: '%s' is not a size (WxH, 720p, 1080p, 4k or 8k)", option, text);
     char width_text[32];
@@ -171,10 +193,12 @@ static int split_list(const char *option, const char *text, char *storage, size_
     }
 }
 
-static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_error *err)
+/* Applies one option; `name` is the option as typed ("--backends" standing for
+ * --backend names it), and one_value says the plural stands for the singular here, so
+ * its value must name exactly one. */
+static int apply_option(img_cli *cli, const option_spec *spec, const char *name, bool one_value,
+                        char *value, img_error *err)
 {
-    char name[48];
-    snprintf(name, sizeof name, "--%s", spec->name);
     long l;
     double d;
     const char *items[IMG_CLI_MAX_LIST];
@@ -184,7 +208,11 @@ static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_
     case OPT_HELP: cli->help = true; return 0;
     case OPT_INPUT: cli->input = value; return 0;
     case OPT_OUTPUT: cli->output = value; return 0;
-    case OPT_SIZE: return img_parse_size(name, value, &cli->size, err);
+    case OPT_SIZE:
+        if (one_value && strchr(value, ','))
+            return img_fail(err, "%s: %s takes one size (--size WxH), got '%s'", name,
+                            command_name(cli->command), value);
+        return img_parse_size(name, value, &cli->size, err);
     case OPT_BRIGHTNESS:
         if (img_parse_long(name, value, IMG_BRIGHTNESS_MIN, IMG_BRIGHTNESS_MAX, &l, err) != 0)
             return -1;
@@ -193,17 +221,18 @@ static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_
     case OPT_CONTRAST:
         return img_parse_double(name, value, 0.0, IMG_CONTRAST_MAX, &cli->params.contrast, err);
     case OPT_SIGMA:
-        if (img_parse_double(name, value, 0.0, IMG_SIGMA_MAX, &d, err) != 0)
+        if (parse_double_text(name, value, 0.0, IMG_SIGMA_MAX, SIGMA_RANGE, &d, err) != 0)
             return -1;
         if (d != 0.0 && d < IMG_SIGMA_MIN)
-            return img_fail(err, "%s: %s is out of range (accepted: 0, or 0.5 to 32)", name, value);
+            return img_fail(err, "%s: %s is out of range (accepted: " SIGMA_RANGE ")", name,
+                            value);
         cli->params.sigma = d;
         return 0;
     case OPT_SCALE:
-        if (img_parse_double(name, value, 0.0, IMG_SCALE_MAX, &d, err) != 0)
+        if (parse_double_text(name, value, 0.0, IMG_SCALE_MAX, SCALE_RANGE, &d, err) != 0)
             return -1;
         if (d <= 0.0)
-            return img_fail(err, "%s: %s is out of range (accepted: above 0, up to 16)", name,
+            return img_fail(err, "%s: %s is out of range (accepted: " SCALE_RANGE ")", name,
                             value);
         cli->params.scale = d;
         return 0;
@@ -226,7 +255,12 @@ static int apply_option(img_cli *cli, const option_spec *spec, char *value, img_
         cli->max_pixels = v;
         return 0;
     }
-    case OPT_BACKEND: cli->backend = value; return 0;
+    case OPT_BACKEND:
+        if (one_value && (strchr(value, ',') || strcmp(value, "all") == 0))
+            return img_fail(err, "%s: %s takes one backend (--backend NAME), got '%s'", name,
+                            command_name(cli->command), value);
+        cli->backend = value;
+        return 0;
     case OPT_BACKENDS:
         if (strcmp(value, "all") == 0) {
             cli->backend_count = 0;
@@ -317,6 +351,157 @@ static void set_defaults(img_cli *cli)
     cli->min_time = 0.5;
 }
 
+static const option_spec *find_option(const char *name, size_t len)
+{
+    for (size_t o = 0; o < sizeof options / sizeof options[0]; o++)
+        if (strlen(options[o].name) == len && strncmp(options[o].name, name, len) == 0)
+            return &options[o];
+    return NULL;
+}
+
+static const option_spec *option_by_id(option_id id)
+{
+    for (size_t o = 0; o < sizeof options / sizeof options[0]; o++)
+        if (options[o].id == id)
+            return &options[o];
+    return NULL;
+}
+
+/* The option spec stands for in this command when the command takes its other form
+ * (singular for plural or the reverse), else NULL. *one_value is set when the plural
+ * stands for the singular. */
+static const option_spec *alias_for(const option_spec *spec, img_command command,
+                                    bool *one_value)
+{
+    for (size_t a = 0; a < sizeof alias_pairs / sizeof alias_pairs[0]; a++) {
+        option_id other;
+        if (spec->id == alias_pairs[a].singular)
+            other = alias_pairs[a].plural;
+        else if (spec->id == alias_pairs[a].plural)
+            other = alias_pairs[a].singular;
+        else
+            continue;
+        const option_spec *o = option_by_id(other);
+        if (o && (o->commands & CMD(command))) {
+            *one_value = other == alias_pairs[a].singular;
+            return o;
+        }
+    }
+    return NULL;
+}
+
+/* Levenshtein distance, for suggestions: both strings are short option names. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t row[64];
+    if (la >= 64 || lb >= 64)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* An option the command does not take: the message suggests the closest option it does
+ * take (edit distance up to 2, or one name a prefix of the other), else says which
+ * commands take the option when it is one of theirs. */
+static int unknown_option(img_command command, const char *name, size_t len, img_error *err)
+{
+    const char *cmd = command_name(command);
+    const option_spec *best = NULL;
+    size_t best_score = (size_t)-1;
+    for (size_t o = 0; o < sizeof options / sizeof options[0] && len > 0; o++) {
+        const option_spec *spec = &options[o];
+        if (!(spec->commands & CMD(command)) || spec->id == OPT_HELP)
+            continue;
+        size_t olen = strlen(spec->name);
+        size_t score = edit_distance(name, len, spec->name, olen);
+        if (score > 2) {
+            bool prefix = (len >= 2 && len < olen && strncmp(spec->name, name, len) == 0) ||
+                          (olen >= 3 && olen < len && strncmp(spec->name, name, olen) == 0);
+            score = prefix ? 3 : (size_t)-1;
+        }
+        if (score < best_score) {
+            best_score = score;
+            best = spec;
+        }
+    }
+    if (best)
+        return img_fail(err, "%s: unknown option '--%.*s' (did you mean --%s? see imgpipe %s --help)",
+                        cmd, (int)len, name, best->name, cmd);
+    const option_spec *known = find_option(name, len);
+    if (known && known->id != OPT_HELP) {
+        char takers[96] = "";
+        int total = 0, seen = 0;
+        for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+            total += (known->commands & CMD(commands[c].command)) != 0;
+        for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+            if (known->commands & CMD(commands[c].command)) {
+                seen++;
+                snprintf(takers + strlen(takers), sizeof takers - strlen(takers), "%s%s",
+                         seen == 1 ? "" : seen == total ? " and " : ", ", commands[c].name);
+            }
+        return img_fail(err, "%s: unknown option '--%s' (only %s take%s it; see imgpipe %s --help)",
+                        cmd, known->name, takers, total > 1 ? "" : "s", cmd);
+    }
+    return img_fail(err, "%s: unknown option '--%.*s' (see imgpipe %s --help)", cmd, (int)len,
+                    name, cmd);
+}
+
+/* One image size the options make from the built-in picture at in_w x in_h: the input
+ * and the output within --max-pixels, or a usage error naming the options. */
+static int check_builtin_size(const img_cli *cli, int in_w, int in_h, img_error *err)
+{
+    img_error why;
+    if (img_check_size(in_w, in_h, 1, cli->max_pixels, &why) != 0)
+        return img_fail(err, "%s: %s",
+                        cli->size.width || cli->size_count ? "--size" : "the built-in picture",
+                        why.message);
+    int out_w, out_h;
+    if (img_output_size(&cli->params, in_w, in_h, cli->max_pixels, &out_w, &out_h, &why) != 0) {
+        if (cli->params.out_width)
+            return img_fail(err, "--resize %dx%d: %s", cli->params.out_width,
+                            cli->params.out_height, why.message);
+        return img_fail(err, "--scale %g of %dx%d: %s", cli->params.scale, in_w, in_h,
+                        why.message);
+    }
+    return 0;
+}
+
+/* Where the sizes are known from the options alone (the built-in picture), an output
+ * or input over the pixel limit is a usage error before any work. */
+static int check_known_sizes(const img_cli *cli, img_error *err)
+{
+    if (cli->input)
+        return 0;   /* an input's size is known once it is read */
+    if (cli->command == IMG_CMD_RUN || cli->command == IMG_CMD_VERIFY)
+        return check_builtin_size(cli, cli->size.width ? cli->size.width : IMG_SYNTH_DEFAULT_WIDTH,
+                                  cli->size.height ? cli->size.height : IMG_SYNTH_DEFAULT_HEIGHT,
+                                  err);
+    if (cli->command == IMG_CMD_BENCH) {
+        static const img_size bench_default[] = {{1920, 1080}, {3840, 2160}};   /* bench.c */
+        const img_size *sizes = cli->size_count ? cli->sizes : bench_default;
+        int count = cli->size_count ? cli->size_count : 2;
+        for (int i = 0; i < count; i++)
+            if (check_builtin_size(cli, sizes[i].width, sizes[i].height, err) != 0)
+                return -1;
+    }
+    return 0;
+}
+
 int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
 {
     set_defaults(cli);
@@ -355,30 +540,30 @@ int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
         char *value = NULL;
         char *eq = strchr(name, '=');
         size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
-        const option_spec *spec = NULL;
-        for (size_t o = 0; o < sizeof options / sizeof options[0]; o++)
-            if (strlen(options[o].name) == name_len && strncmp(options[o].name, name, name_len) == 0)
-                spec = &options[o];
-        if (!spec || !(spec->commands & CMD(cli->command)))
-            return img_fail(err, "%s: unknown option '--%.*s' (see imgpipe %s --help)",
-                            command_name(cli->command), (int)name_len, name,
-                            command_name(cli->command));
+        const option_spec *spec = find_option(name, name_len);
+        bool one_value = false;
+        if (spec && !(spec->commands & CMD(cli->command)))
+            spec = alias_for(spec, cli->command, &one_value);
+        if (!spec)
+            return unknown_option(cli->command, name, name_len, err);
+        char typed[48];   /* the option as given: a known name, so short */
+        snprintf(typed, sizeof typed, "--%.*s", (int)name_len, name);
         if (spec->takes_value) {
             if (eq) {
                 value = eq + 1;
             } else if (i + 1 < argc) {
                 value = argv[++i];
             } else {
-                return img_fail(err, "--%s: missing value", spec->name);
+                return img_fail(err, "%s: missing value", typed);
             }
         } else if (eq) {
-            return img_fail(err, "--%s takes no value", spec->name);
+            return img_fail(err, "%s takes no value", typed);
         }
         if (spec->id == OPT_SCALE)
             scale_given = true;
         if (spec->id == OPT_RESIZE)
             resize_given = true;
-        if (apply_option(cli, spec, value, err) != 0)
+        if (apply_option(cli, spec, typed, one_value, value, err) != 0)
             return -1;
     }
     if (cli->help)
@@ -393,7 +578,9 @@ int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
         return img_fail(err, "batch: --input-dir DIR and --output-dir DIR are required");
     if (cli->command == IMG_CMD_CHART && !cli->chart_dir)
         return img_fail(err, "chart: a results directory is required (imgpipe chart DIR)");
-    return img_params_validate(&cli->params, err);
+    if (img_params_validate(&cli->params, err) != 0)
+        return -1;
+    return check_known_sizes(cli, err);
 }
 
 const char *img_cli_usage(img_command command)
@@ -403,18 +590,36 @@ const char *img_cli_usage(img_command command)
         return "usage: imgpipe run [--backend NAME] [--input IN | --size WxH] --output OUT\n"
                "                   [pipeline options] [backend options]\n"
                "Runs the pipeline once and writes OUT (.png, .jpg, .jpeg, .ppm, .pgm).\n"
-               "Without --input the built-in 1920x1080 RGB test image is used.\n";
+               "  --backend NAME   the backend to run; imgpipe info lists them (default serial)\n"
+               "  --input IN       the image to process (default the built-in RGB test picture)\n"
+               "  --size WxH       the built-in picture's size: WxH, 720p, 1080p, 4k or 8k\n"
+               "                   (default 1920x1080)\n"
+               "  --output OUT     where the result goes (required)\n";
     case IMG_CMD_VERIFY:
         return "usage: imgpipe verify [--input IN | --size WxH] [--backends LIST]\n"
-               "                      [--diff-image FILE.png] [pipeline options] [backend options]\n"
-               "Runs every available backend (or LIST) and compares each stage with serial.\n"
-               "Exit status 1 when any backend differs.\n";
+               "                      [--diff-image F.png] [pipeline options] [backend options]\n"
+               "Runs each backend and compares every stage with serial. Exit status 1 when any\n"
+               "backend differs, or one named in LIST cannot run here.\n"
+               "  --backends LIST  comma-separated backends to compare (default all but serial)\n"
+               "  --input IN       the image to verify on (default the built-in test picture)\n"
+               "  --size WxH       the built-in picture's size (default 1920x1080)\n"
+               "  --diff-image F.png  the first mismatching stage as a picture (default none)\n";
     case IMG_CMD_BENCH:
-        return "usage: imgpipe bench [--backends LIST|all] [--sizes 640x480,1080p,4k,8k|WxH,...]\n"
-               "                     [--input IN] [--reps N] [--warmup N] [--min-time SEC]\n"
-               "                     [--threads N[,N...]] [--out DIR] [pipeline options]\n"
-               "Verifies, then times every backend; writes DIR/bench.csv and DIR/bench.json\n"
-               "(default DIR: results/latest).\n";
+        return "usage: imgpipe bench [--backends LIST|all] [--sizes SIZE,...] [--input IN]\n"
+               "                     [--reps N] [--warmup N] [--min-time SEC] [--threads N,...]\n"
+               "                     [--out DIR] [pipeline options] [backend options]\n"
+               "Verifies, then times every backend; writes DIR/bench.csv and DIR/bench.json.\n"
+               "  --backends LIST  comma-separated backends, or all (default all)\n"
+               "  --sizes SIZE,... the built-in picture at each size: WxH, 720p, 1080p, 4k, 8k\n"
+               "                   (default 1080p,4k)\n"
+               "  --input IN       time this image at its own size instead of --sizes\n"
+               "  --reps N         at least N timed runs per setting (default 10)\n"
+               "  --warmup N       untimed runs per setting after the first (default 2)\n"
+               "  --min-time SEC   at least SEC seconds of timed runs per setting (default 0.5)\n"
+               "  --threads N,...  thread counts for the threaded backends (default the online\n"
+               "                   cores); without --threads or --cpus the threads backend also\n"
+               "                   runs the 1, 2, 4, 8 thread series\n"
+               "  --out DIR        where the results go (default results/latest)\n";
     case IMG_CMD_INFO:
         return "usage: imgpipe info\n"
                "Lists the backends with their availability, the CPU and its SIMD extensions,\n"
@@ -426,11 +631,15 @@ const char *img_cli_usage(img_command command)
                "                     [--compare] [pipeline options] [backend options]\n"
                "Processes every image of IN (.png, .jpg, .jpeg, .ppm, .pgm in any case, not\n"
                "hidden) into OUT under the same name: each input read once, each output written\n"
-               "once, N readers and N writers [online cores] overlapping I/O with processing.\n"
+               "once, reader and writer threads overlapping I/O with processing.\n"
                "Other entries of IN are ignored and counted. OUT must exist and differ from IN;\n"
                "an output that is an input (a link to one) is refused.\n"
-               "--compare first times a sequential loop over the same files, writing into a\n"
-               "scratch folder in OUT that is removed afterwards, and reports both runs.\n";
+               "  --backend NAME   the backend that processes the images (default serial)\n"
+               "  --jobs N         N reader and N writer threads (default the online cores),\n"
+               "                   never more than there are files\n"
+               "  --compare        first time a sequential loop over the same files, writing\n"
+               "                   into a scratch folder in OUT that is removed afterwards, and\n"
+               "                   report both runs (default off)\n";
     case IMG_CMD_NONE:
         break;
     }
@@ -444,23 +653,33 @@ const char *img_cli_usage(img_command command)
            "  chart    redraw the charts of a bench folder\n"
            "  batch    process a folder of images\n"
            "\n"
-           "Pipeline options (defaults in brackets):\n"
-           "  --brightness B   integer in [-255, 255] [20]\n"
-           "  --contrast C     real in [0, 4] [1.2]\n"
-           "  --sigma S        Gaussian sigma: 0 (off) or [0.5, 32] [2]\n"
-           "  --scale F        resize factor in (0, 16] [0.5]\n"
-           "  --resize WxH     resize to an explicit size instead of --scale\n"
-           "  --max-pixels N   refuse images above N pixels [268435456]\n"
+           "Pipeline options (run, verify, bench, batch):\n"
+           "  --brightness B   integer, -255 to 255 (default 20)\n"
+           "  --contrast C     0 to 4 (default 1.2)\n"
+           "  --sigma S        Gaussian sigma: " SIGMA_RANGE " (default 2)\n"
+           "  --scale F        resize factor: " SCALE_RANGE " (default 0.5)\n"
+           "  --resize WxH     resize to this size instead of --scale (default none)\n"
+           "  --max-pixels N   refuse an input or output above N pixels (default 268435456)\n"
+           "Sizes are WxH or 720p, 1080p, 4k, 8k, in any case.\n"
            "\n"
-           "Backend options:\n"
-           "  --threads N      worker threads [online cores]\n"
-           "  --cpus LIST      restrict the process to these cores (e.g. 0 or 0,1)\n"
-           "  --band-rows N    rows per task [chosen for the cache]\n"
-           "  --simd LEVEL     auto, portable, sse4.1, avx2, avx512, avx512icl [auto]\n"
-           "  --device D       OpenCL device: index, cpu, gpu or a name substring\n"
-           "  --no-cache       do not use the OpenCL program cache\n"
-           "  --autotune       tune the OpenCL work-group size\n"
-           "  --trace F.json   write a Chrome trace of the threads backend's tasks\n"
+           "Backend options (run, verify, bench, batch); each is a usage error where none of\n"
+           "the selected backends uses it:\n"
+           "  --threads N      worker threads of threads and simd-threads (default the online\n"
+           "                   cores); bench takes a list\n"
+           "  --band-rows N    rows per task of threads and simd-threads (default chosen per\n"
+           "                   backend: sized for the cache, or two bands per thread)\n"
+           "  --simd LEVEL     simd and simd-threads: auto, portable, sse4.1, avx2, avx512,\n"
+           "                   avx512icl (default auto)\n"
+           "  --device D       opencl: index, cpu, gpu or a name substring (default the first\n"
+           "                   GPU, else the first device)\n"
+           "  --no-cache       opencl: bypass the program cache (default off)\n"
+           "  --autotune       opencl: tune the work-group size (default off)\n"
+           "  --trace F.json   run with threads: a Chrome trace of its tasks (default none)\n"
+           "  --cpus LIST      restrict the process to these cores, e.g. 0 or 0-1, any backend\n"
+           "                   (default all allowed cores)\n"
            "\n"
-           "imgpipe COMMAND --help shows each command's usage; imgpipe --version the version.\n";
+           "Exit status: 0 success; 1 failure (unreadable or bad input, a backend asked for\n"
+           "by name that cannot run here, backend error, verify mismatch); 2 usage error (bad\n"
+           "option or value, unwritable output target).\n"
+           "imgpipe COMMAND --help: the command's own options; imgpipe --version: the version.\n";
 }

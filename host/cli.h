@@ -1,8 +1,12 @@
 /* Command-line parsing and validation for every subcommand.
  *
  * The parser is strict: numbers must be whole (no trailing junk), finite and in range;
- * an option a command does not take is an error; each message names the option, the
- * value and the accepted range. Parsing never exits: it returns -1 and the CLI exits
+ * an option a command does not take is an error (suggesting a close one the command
+ * takes); each message names the option, the value and the accepted range, one text per
+ * option. Singular and plural are one option (--backend/--backends, --size/--sizes):
+ * the other form is accepted, the plural for the singular only naming one value. Where
+ * the built-in picture's sizes are known from the options, an input or output over
+ * --max-pixels is an error here. Parsing never exits: it returns -1 and the CLI exits
  * with status 2. */
 #ifndef IMG_HOST_CLI_H
 #define IMG_HOST_CLI_H
@@ -85,7 +89,7 @@ int img_parse_long(const char *option, const char *text, long min, long max, lon
                    img_error *err);
 int img_parse_double(const char *option, const char *text, double min, double max, double *out,
                      img_error *err);
-/* "WxH", or a name: 640x480, 720p, 1080p, 4k, 8k. */
+/* "WxH", or a name: 720p, 1080p, 4k, 8k; names and the x in any case (8K, 640X480). */
 int img_parse_size(const char *option, const char *text, img_size *out, img_error *err);
 
 #endif

@@ -498,7 +498,8 @@ int img_cmd_batch(const img_cli *cli)
     /* Every check below needs only names and stat(): nothing is probed, initialised
      * or written until the command line is known to be safe to run. */
     const char *backend_name = cli->backend ? cli->backend : "serial";
-    if (img_backend_by_name(backend_name, &b.backend, &err) != 0) {
+    if (img_backend_by_name(backend_name, &b.backend, &err) != 0 ||
+        img_check_backend_options(cli, &err) != 0) {
         status = IMG_EXIT_USAGE;
         goto out;
     }

@@ -22,13 +22,8 @@ int img_cmd_run(const img_cli *cli)
      * file anywhere (the OpenCL probe alone makes PoCL write into its cache). */
     img_write_options wo = {0};
     if (img_check_output(cli->output, 0, 0, 0, &wo, &err) != 0 ||
-        img_backend_by_name(cli->backend ? cli->backend : "serial", &backend, &err) != 0) {
-        status = IMG_EXIT_USAGE;
-        goto done;
-    }
-    if (cli->trace && strcmp(backend->name, "threads") != 0) {
-        img_fail(&err, "--trace: only the threads backend records traces (got --backend %s)",
-                 backend->name);
+        img_backend_by_name(cli->backend ? cli->backend : "serial", &backend, &err) != 0 ||
+        img_check_backend_options(cli, &err) != 0) {
         status = IMG_EXIT_USAGE;
         goto done;
     }

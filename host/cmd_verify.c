@@ -9,6 +9,15 @@
 #include "registry.h"
 #include "verify.h"
 
+/* The last two columns of a row: border/interior, then what ran (under "ran as"). */
+static void print_notes(const char *sides, const char *what)
+{
+    if (what[0])
+        printf("%-15s  %s\n", sides, what);
+    else
+        printf("%s\n", sides);
+}
+
 /* Verifies one backend setting and prints its row; counts into *mismatches and
  * *failures. The first mismatch's difference picture goes to --diff-image. An
  * optional setting (a SIMD level of the sweep) that cannot start on this machine is
@@ -40,17 +49,19 @@ static void verify_one(const img_cli *cli, const img_backend *b, const img_backe
         return;
     }
     if (r.exact) {
-        printf("%-14s %-10s %10d %5d  %-40s %s%s%s\n", label, "bit-exact", 0, 0, "-", "-",
-               what[0] ? "   " : "", what);
+        printf("%-14s %-10s %10d %5d  %-41s ", label, "bit-exact", 0, 0, "-");
+        print_notes("-", what);
         return;
     }
     (*mismatches)++;
     char first[96];
     snprintf(first, sizeof first, "%s %d,%d ch%d: %d/%d", r.stage, r.mismatch.x, r.mismatch.y,
              r.mismatch.channel, r.mismatch.expected, r.mismatch.got);
-    printf("%-14s %-10s %10" PRIu64 " %5d  %-40s %" PRIu64 "/%" PRIu64 "%s%s\n", label,
-           "MISMATCH", r.mismatch.differing, r.mismatch.max_abs_diff, first, r.mismatch.border,
-           r.mismatch.interior, what[0] ? "   " : "", what);
+    char sides[48];
+    snprintf(sides, sizeof sides, "%" PRIu64 "/%" PRIu64, r.mismatch.border, r.mismatch.interior);
+    printf("%-14s %-10s %10" PRIu64 " %5d  %-41s ", label, "MISMATCH", r.mismatch.differing,
+           r.mismatch.max_abs_diff, first);
+    print_notes(sides, what);
     if (want_diff && diff.storage) {
         img_write_options wo = {0};
         if (img_write_file(cli->diff_image, &diff, &wo, &err) != 0) {
@@ -75,7 +86,8 @@ int img_cmd_verify(const img_cli *cli)
     bool diff_written = false;
 
     if (img_select_backends(cli, false, list, (int)(sizeof list / sizeof list[0]), &count,
-                            &err) != 0) {
+                            &err) != 0 ||
+        img_check_backend_options(cli, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
         return IMG_EXIT_USAGE;
     }
@@ -96,8 +108,8 @@ int img_cmd_verify(const img_cli *cli)
         if (plan.enabled[s])
             printf(" %s", img_stage_name((img_stage)s));
     printf(" (border = %d px from an edge)\n\n", plan.blur_radius > 1 ? plan.blur_radius : 1);
-    printf("%-14s %-10s %10s %5s  %-40s %s\n", "backend", "verdict", "differing", "max",
-           "first difference (stage x,y ch: want/got)", "border/interior");
+    printf("%-14s %-10s %10s %5s  %-41s %-15s  %s\n", "backend", "verdict", "differing", "max",
+           "first difference (stage x,y ch: want/got)", "border/interior", "ran as");
 
     img_backend_options options = img_backend_options_from_cli(cli);
     for (int i = 0; i < count; i++) {

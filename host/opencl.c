@@ -823,6 +823,7 @@ int img_opencl_build_log(const img_backend_options *options, FILE *out, img_erro
 const img_backend img_backend_opencl = {
     .name = "opencl",
     .description = "OpenCL kernels through the ICD loader (GPU, or PoCL on the CPU)",
+    .options = IMG_OPTION_DEVICE | IMG_OPTION_NO_CACHE | IMG_OPTION_AUTOTUNE,
     .probe = opencl_probe,
     .init = opencl_init,
     .destroy = opencl_destroy,

@@ -186,6 +186,7 @@ static void serial_destroy(void *state)
 const img_backend img_backend_serial = {
     .name = "serial",
     .description = "reference: plain loops, one stage after another",
+    .options = 0,   /* none of the backend options */
     .probe = serial_probe,
     .init = serial_init,
     .destroy = serial_destroy,

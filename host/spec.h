@@ -19,6 +19,10 @@
 #define IMG_SIGMA_MIN 0.5
 #define IMG_SIGMA_MAX 32.0
 #define IMG_SCALE_MAX 16.0
+/* The accepted values of the two options whose range is not one interval, as every
+ * message about them and the help state them (they restate the limits above). */
+#define IMG_SIGMA_RANGE_TEXT "0 (off) or 0.5 to 32"
+#define IMG_SCALE_RANGE_TEXT "above 0, up to 16"
 /* r = ceil(3 * 32) at the largest sigma. */
 #define IMG_BLUR_MAX_RADIUS 96
 #define IMG_BLUR_ONE 16384          /* the integer weights sum to exactly this */

@@ -101,7 +101,7 @@ Test(cli, rejects_bad_shapes)
     EXPECT_USAGE("unknown command", "--brightness");
     EXPECT_USAGE("unknown command", "frobnicate");
     EXPECT_USAGE("unknown option '--bogus'", "run", "--output", "o.png", "--bogus");
-    EXPECT_USAGE("unknown option '--sizes'", "run", "--output", "o.png", "--sizes", "4k");
+    EXPECT_USAGE("run takes one size", "run", "--output", "o.png", "--sizes", "4k,8k");
     EXPECT_USAGE("missing value", "run", "--output", "o.png", "--sigma");
     EXPECT_USAGE("--output FILE is required", "run");
     EXPECT_USAGE("exclusive", "run", "--output", "o.png", "--scale", "2", "--resize", "4x4");
