@@ -6,17 +6,20 @@
  * until both --reps and --min-time are reached. Reported: median, min, max and
  * quartiles of the per-run wall time on the monotonic clock, throughput, process
  * CPU time and context switches per run, and the backend's own breakdown. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "bench.h"
+#include "chart.h"
 #include "fsutil.h"
 #include "funcs.h"
 #include "cl_util.h"
@@ -68,10 +71,16 @@ static void print_row(const img_bench_row *r)
         printf("%-13s %-18s %-11s %-9s %s\n", r->backend, setting, size, r->verdict, r->note);
         return;
     }
-    printf("%-13s %-18s %-11s %-9s %9.2f %9.2f %9.1f %8.2f %6.0f%% %6.2f %5.2f %7.1f\n",
+    printf("%-13s %-18s %-11s %-9s %9.2f %9.2f %9.1f %8.2f %6.0f%% %6.2f %5.2f %7.1f",
            r->backend, setting, size, "ok", r->time.median * 1e3, r->time.iqr * 1e3,
            r->mpix_per_s, r->gb_per_s, r->bandwidth_fraction * 100.0, r->speedup,
            r->cpu_per_wall, r->ivcsw_per_run);
+    if (r->disturbed == 1) {
+        char why[128];
+        img_bench_describe_disturbed(r, why, sizeof why);
+        printf("  disturbed: %s", why);
+    }
+    putchar('\n');
     fflush(stdout);
 }
 
@@ -132,7 +141,22 @@ typedef struct trial {
     size_t n;
     double wall, cpu;        /* summed over the timed loops */
     long nvcsw, nivcsw;
+    /* Threads backend: where each timed run's tasks ran. */
+    bool track_cpus;
+    int cpus_allowed;        /* CPUs the process could use when the trial started */
+    int widest_batch;
+    int runs_by_cpus[65];    /* timed runs by distinct CPUs used (64: 64 or more) */
+    img_cpu_mask cpus_seen;
 } trial;
+
+/* CPUs this thread may run on now (its pool's workers inherit the mask). */
+static int allowed_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    return CPU_COUNT(&set);
+}
 
 static void trial_fail(trial *t, const char *verdict, const char *why)
 {
@@ -157,6 +181,9 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
     snprintf(row->backend, sizeof row->backend, "%s", b->name);
     snprintf(row->setting, sizeof row->setting, "%s", setting);
     snprintf(row->cpus, sizeof row->cpus, "%s", cpus);
+    row->disturbed = -1;
+    t->track_cpus = strcmp(b->name, "threads") == 0;
+    t->cpus_allowed = allowed_cpus();
     row->threads = (b->flags & IMG_BACKEND_THREADED)
                        ? (options->threads ? options->threads : ctx->report->env.cores_allowed)
                        : 1;
@@ -247,12 +274,57 @@ static void trial_time(trial *t, const img_image *src, const img_plan *plan, int
         }
         t->samples[t->n++] = img_now() - t0;
         total = img_now() - start;
+        img_threads_stats st;
+        if (t->track_cpus && img_threads_last_stats(t->state, &st) == 0 && st.cpus_used > 0) {
+            t->runs_by_cpus[st.cpus_used < 64 ? st.cpus_used : 64]++;
+            img_cpu_mask_or(&t->cpus_seen, &st.cpus_seen);
+            if (st.widest_batch > t->widest_batch)
+                t->widest_batch = st.widest_batch;
+        }
     }
     t->cpu += cpu_seconds() - cpu0;
     t->wall += total;
     getrusage(RUSAGE_SELF, &ru1);
     t->nvcsw += ru1.ru_nvcsw - ru0.ru_nvcsw;
     t->nivcsw += ru1.ru_nivcsw - ru0.ru_nivcsw;
+}
+
+/* The median of the timed runs' distinct-CPU counts (0 when none was recorded). */
+static double median_cpus(const trial *t)
+{
+    int runs = 0;
+    for (int c = 0; c <= 64; c++)
+        runs += t->runs_by_cpus[c];
+    if (runs == 0)
+        return 0.0;
+    /* The values at the two middle positions (the same one when runs is odd). */
+    int lo = (runs - 1) / 2, hi = runs / 2, seen = 0, v_lo = -1, v_hi = -1;
+    for (int c = 0; c <= 64 && v_hi < 0; c++) {
+        seen += t->runs_by_cpus[c];
+        if (v_lo < 0 && seen > lo)
+            v_lo = c;
+        if (seen > hi)
+            v_hi = c;
+    }
+    return (v_lo + v_hi) / 2.0;
+}
+
+/* Whether the threads backend's runs were as parallel as the CPUs allowed: on a shared
+ * machine every task may end up on one CPU although the process may use several. */
+static void record_cpus(trial *t, img_bench_row *row)
+{
+    if (!t->track_cpus || (row->cpus_used = median_cpus(t)) <= 0)
+        return;
+    img_cpu_mask_format(&t->cpus_seen, row->cpus_ran_on, sizeof row->cpus_ran_on);
+    row->cpus_possible = img_threads_expected_cpus(row->threads, t->cpus_allowed, t->widest_batch);
+    row->disturbed = img_threads_disturbed(row->cpus_used, row->cpus_possible);
+    if (row->disturbed) {
+        char why[128];
+        size_t used = strlen(row->note);
+        img_bench_describe_disturbed(row, why, sizeof why);
+        snprintf(row->note + used, sizeof row->note - used, "%sdisturbed: %s",
+                 used ? "; " : "", why);
+    }
 }
 
 /* Statistics, stage times (when asked) and derived figures into the row; releases
@@ -277,6 +349,7 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
             snprintf(row->verdict, sizeof row->verdict, "bit-exact");
             if (t->b->describe)
                 t->b->describe(t->state, row->note, sizeof row->note);
+            record_cpus(t, row);
             if (t->b->flags & IMG_BACKEND_SIMD_LEVELS) {
                 /* The level that ran is the first word of describe(). */
                 snprintf(row->simd, sizeof row->simd, "%.*s", (int)strcspn(row->note, " ,("),
@@ -440,16 +513,19 @@ static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img
 }
 
 /* One traced threads run pinned to one core and one on all cores, for the timeline
- * chart: DIR/trace_one_core.json and DIR/trace_all_cores.json. */
+ * chart: DIR/trace_one_core.json and DIR/trace_all_cores.json, recorded in the report
+ * as this run's traces. */
 static int write_traces(const img_cli *cli, const img_backend *threads, const char *dir,
-                        const img_image *src, const img_plan *plan, img_error *err)
+                        const img_image *src, const img_plan *plan, img_bench_report *report,
+                        img_error *err)
 {
+    static const char *const files[2] = {"trace_all_cores.json", "trace_one_core.json"};
     cpu_set_t saved;
     char one[16];
     int rc = 0;
     for (int pinned = 1; pinned >= 0 && rc == 0; pinned--) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, pinned ? "trace_one_core.json" : "trace_all_cores.json");
+        snprintf(path, sizeof path, "%s/%s", dir, files[pinned]);
         img_backend_options options = img_backend_options_from_cli(cli);
         options.threads = 4;
         options.trace_path = path;
@@ -464,13 +540,107 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
             /* The first run warms the scratch; the second is the one kept. */
             for (int i = 0; i < 2 && rc == 0; i++)
                 rc = threads->run_pipeline(state, &dst, src, plan, err);
+            img_threads_stats st;
+            if (rc == 0 && !pinned && img_threads_last_stats(state, &st) == 0) {
+                /* The timeline shows this run as the parallel case: say when it was not. */
+                img_bench_row r = {.threads = options.threads, .cpus_used = st.cpus_used};
+                img_cpu_mask_format(&st.cpus_seen, r.cpus_ran_on, sizeof r.cpus_ran_on);
+                r.cpus_possible = img_threads_expected_cpus(options.threads, allowed_cpus(),
+                                                            st.widest_batch);
+                if (img_threads_disturbed(r.cpus_used, r.cpus_possible)) {
+                    char why[128];
+                    img_bench_describe_disturbed(&r, why, sizeof why);
+                    printf("note: the traced all-cores run (%s) was disturbed: %s\n", files[0],
+                           why);
+                }
+            }
             threads->destroy(state);
         }
         img_image_free(&dst);
         if (pinned && restore_cpus(&saved, rc == 0 ? err : NULL) != 0)
             rc = -1;
+        if (rc == 0)
+            report->trace_files[report->trace_file_count++] = files[pinned];
     }
     return rc;
+}
+
+/* A name this program writes into a bench folder's chart-data/: the data files, the
+ * log, and the render/ folder gnuplot draws into. */
+static bool chart_data_file(const char *name)
+{
+    size_t n = strlen(name);
+    return strcmp(name, "gnuplot.log") == 0 || (n > 4 && strcmp(name + n - 4, ".dat") == 0);
+}
+
+static int remove_file(const char *dir, const char *name, int *removed)
+{
+    char path[4096];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return 0;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    if (unlink(path) != 0) {
+        fprintf(stderr, "imgpipe: warning: cannot remove %s of an earlier run: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    (*removed)++;
+    return 0;
+}
+
+/* Removes what an earlier run left in the folder and this one would not overwrite:
+ * its traces (a run without the threads backend writes none, and the timeline must
+ * not be drawn from another run's), its charts, its chart data and its report. Files
+ * of other names are left alone; bench.csv and bench.json are replaced anyway. */
+static void remove_earlier_run(const char *dir)
+{
+    int removed = 0;
+    static const char *const names[] = {"trace_one_core.json", "trace_all_cores.json",
+                                        "index.html"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        remove_file(dir, names[i], &removed);
+    char data[4096], render[4200];
+    snprintf(data, sizeof data, "%s/chart-data", dir);
+    snprintf(render, sizeof render, "%s/render", data);
+    for (int id = 0; id < IMG_CHART_COUNT; id++)
+        for (int k = 0; k < 2; k++) {
+            char file[128];
+            snprintf(file, sizeof file, "%s.%s", img_chart_name((img_chart_id)id),
+                     k ? "svg" : "png");
+            remove_file(dir, file, &removed);
+            remove_file(render, file, &removed);
+        }
+    DIR *d = opendir(data);
+    if (d) {
+        struct dirent *e;
+        /* Names first, removal after: unlinking while reading may skip entries. */
+        char (*names_found)[256] = NULL;
+        size_t count = 0, cap = 0;
+        while ((e = readdir(d)) != NULL) {
+            if (!chart_data_file(e->d_name))
+                continue;
+            if (count == cap) {
+                size_t ncap = cap ? cap * 2 : 32;
+                char (*more)[256] = realloc(names_found, ncap * sizeof *more);
+                if (!more)
+                    break;
+                names_found = more;
+                cap = ncap;
+            }
+            snprintf(names_found[count++], sizeof names_found[0], "%s", e->d_name);
+        }
+        closedir(d);
+        for (size_t i = 0; i < count; i++)
+            remove_file(data, names_found[i], &removed);
+        free(names_found);
+    }
+    rmdir(render);   /* only when empty, as chart-data itself */
+    rmdir(data);
+    if (removed)
+        printf("removed %d file%s of an earlier run in %s\n", removed, removed == 1 ? "" : "s",
+               dir);
 }
 
 /* Scaling figures for threaded rows: speedup over the same backend with one thread
@@ -553,9 +723,16 @@ static void summarize_scaling(img_bench_report *r)
             continue;
         char size[32];
         size_name(size, sizeof size, row->width, row->height);
-        printf("%-13s %-6s %-11s %7d %9.2f %8.2f %9.0f%% %7.2f %7.1f\n", row->backend, row->cpus,
+        printf("%-13s %-6s %-11s %7d %9.2f %8.2f %9.0f%% %7.2f %7.1f", row->backend, row->cpus,
                size, row->threads, row->time.median * 1e3, row->speedup_vs_1_thread,
                row->parallel_efficiency * 100.0, row->cpu_per_wall, row->ivcsw_per_run);
+        if (row->disturbed == 1) {
+            /* Not parallelism: the scheduler kept the workers together. */
+            char why[128];
+            img_bench_describe_disturbed(row, why, sizeof why);
+            printf("  disturbed: %s", why);
+        }
+        putchar('\n');
     }
 }
 
@@ -599,7 +776,8 @@ int img_cmd_bench(const img_cli *cli)
     img_plan plan = {0};
     double serial_median = 0.0;
 
-    if (img_select_backends(cli, true, backends, 64, &backend_count, &err) != 0) {
+    if (img_select_backends(cli, true, backends, 64, &backend_count, &err) != 0 ||
+        img_check_backend_options(cli, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
         return IMG_EXIT_USAGE;
     }
@@ -646,13 +824,15 @@ int img_cmd_bench(const img_cli *cli)
     report.env.busy_cores = img_busy_cores(0.5);
     if (report.env.busy_cores > 0.25)
         fprintf(stderr, "imgpipe: warning: the machine looks busy (other processes keep %.2f of "
-                        "%d cores busy); numbers may be noisy\n",
-                report.env.busy_cores, report.env.cores_online);
+                        "%d core%s busy); numbers may be noisy\n",
+                report.env.busy_cores, report.env.cores_online,
+                report.env.cores_online == 1 ? "" : "s");
     for (int t = 0; t < cli->thread_count; t++)
         if (cli->threads[t] > report.env.cores_allowed)
-            fprintf(stderr, "imgpipe: warning: %d threads on %d cores: they will interleave, "
+            fprintf(stderr, "imgpipe: warning: %d threads on %d core%s: they will interleave, "
                             "not run in parallel\n",
-                    cli->threads[t], report.env.cores_allowed);
+                    cli->threads[t], report.env.cores_allowed,
+                    report.env.cores_allowed == 1 ? "" : "s");
     if (ctx.progress)
         fprintf(stderr, "measuring copy bandwidth ...");
     report.copy_bandwidth_gbs = img_measure_copy_bandwidth();
@@ -679,8 +859,9 @@ int img_cmd_bench(const img_cli *cli)
             (int64_t)sizes[largest].width * sizes[largest].height)
             largest = s;
 
-    printf("imgpipe bench: %s, %d cores (%s), copy bandwidth %.1f GB/s, commit %s\n",
-           report.env.cpu_model, report.env.cores_allowed, report.env.affinity,
+    printf("imgpipe bench: %s, %d core%s (%s), copy bandwidth %.1f GB/s, commit %s\n",
+           report.env.cpu_model, report.env.cores_allowed,
+           report.env.cores_allowed == 1 ? "" : "s", report.env.affinity,
            report.copy_bandwidth_gbs, report.env.commit);
     print_header();
     /* The largest size goes last so its image stays loaded for the scaling series. */
@@ -721,12 +902,17 @@ int img_cmd_bench(const img_cli *cli)
                 serial_median = trials[i].row->time.median;
         }
     }
-    if (threads) {
-        if (measure_scaling(&ctx, threads, &src, &plan, serial_median, &err) != 0 ||
-            write_traces(cli, threads, dir, &src, &plan, &err) != 0) {
-            fprintf(stderr, "imgpipe: %s\n", err.message);
-            goto out;
-        }
+    if (threads && measure_scaling(&ctx, threads, &src, &plan, serial_median, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        goto out;
+    }
+    /* Everything is measured: an earlier run's outputs go now (not before, so a bench
+     * that fails leaves the earlier run whole), and none of them is charted as this
+     * run's. */
+    remove_earlier_run(dir);
+    if (threads && write_traces(cli, threads, dir, &src, &plan, &report, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        goto out;
     }
     summarize_scaling(&report);
     summarize_crossover(&report, sizes, size_count);

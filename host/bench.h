@@ -35,6 +35,14 @@ typedef struct img_bench_row {
     double cold_s;           /* the first run after init */
     img_breakdown breakdown; /* backend-reported parts of the last run */
     double stage_s[IMG_STAGE_COUNT];   /* median of each stage run alone; -1 when disabled */
+    /* Threads backend: where its tasks ran during the timed runs (sched_getcpu() at
+     * each task's start and end). cpus_used is the median over the runs of the
+     * distinct CPUs a run's tasks ran on (0: not recorded); cpus_ran_on the union. */
+    double cpus_used;
+    char cpus_ran_on[64];    /* "0-1"; "" when not recorded */
+    int cpus_possible;       /* min(threads, CPUs allowed, tasks of the widest batch) */
+    int disturbed;           /* 1: cpus_used < cpus_possible, the runs were not as parallel
+                              * as they could be (a busy machine); 0: no; -1: not recorded */
 } img_bench_row;
 
 typedef struct img_bench_report {
@@ -46,7 +54,14 @@ typedef struct img_bench_report {
     double min_time;
     img_bench_row *rows;
     int row_count;
+    /* The trace files this run wrote into its folder (the charts use only these). */
+    const char *trace_files[2];
+    int trace_file_count;
 } img_bench_report;
+
+/* What a disturbed row's tasks did, for notes and the printed table: "all tasks ran on
+ * CPU 0", "tasks ran on 1.5 of 4 possible CPUs per run (median)". */
+void img_bench_describe_disturbed(const img_bench_row *row, char *buf, size_t len);
 
 /* Seconds of the named breakdown part, or -1 when the backend did not report it. */
 double img_breakdown_get(const img_breakdown *b, const char *name);

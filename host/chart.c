@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "chart.h"
+#include "threads.h"
 
 #ifndef IMGPIPE_SOURCE_DIR
 #define IMGPIPE_SOURCE_DIR "."
@@ -163,6 +164,55 @@ static int skip(prep *p, img_chart_id id, const char *why)
     return 0;
 }
 
+/* Whether any row, or any bit-exact timed row, is of this backend. */
+static bool backend_ran(const prep *p, const char *backend)
+{
+    for (int i = 0; i < p->table->row_count; i++)
+        if (strcmp(p->table->rows[i].backend, backend) == 0)
+            return true;
+    return false;
+}
+
+static bool backend_timed(const prep *p, const char *backend)
+{
+    for (int i = 0; i < p->table->row_count; i++)
+        if (p->table->rows[i].timed && strcmp(p->table->rows[i].backend, backend) == 0)
+            return true;
+    return false;
+}
+
+/* Why a chart of the main rows has none. */
+static const char *no_timed_rows(const prep *p)
+{
+    return p->table->row_count ? "no row was bit-exact and timed" : "bench.csv has no rows";
+}
+
+/* Number of CPUs in a list such as "0", "0,2-3"; 0 when it is not a list. */
+static int cpu_list_count(const char *list)
+{
+    int n = 0;
+    const char *s = list;
+    while (*s) {
+        char *end;
+        long a = strtol(s, &end, 10), b = a;
+        if (end == s || a < 0)
+            return 0;
+        s = end;
+        if (*s == '-') {
+            b = strtol(s + 1, &end, 10);
+            if (end == s + 1 || b < a)
+                return 0;
+            s = end;
+        }
+        n += (int)(b - a + 1);
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return 0;
+    }
+    return n;
+}
+
 static int dat_open(prep *p, img_atomic_file *f, const char *name)
 {
     char path[4096];
@@ -274,7 +324,7 @@ static int write_grouped(prep *p, img_chart_id id, bool (*want)(const img_chart_
             size_add(&sizes, t->rows[i].width, t->rows[i].height);
     if (groups == 0) {
         free(labels);
-        return skip(p, id, "no bit-exact timed rows for it");
+        return skip(p, id, no_timed_rows(p));
     }
     char name[64];
     snprintf(name, sizeof name, "%s.dat", img_chart_name(id));
@@ -335,16 +385,21 @@ static void speedup_values(const prep *p, const img_chart_row *r, double v[3])
 
 static int chart_speedup(prep *p)
 {
-    bool any_serial = false;
-    for (int i = 0; i < p->table->row_count; i++)
-        any_serial |= p->table->rows[i].timed && strcmp(p->table->rows[i].backend, "serial") == 0;
-    if (!any_serial)
-        return skip(p, IMG_CHART_SPEEDUP, "no bit-exact serial row to compare with");
-    bool any_other = false;
-    for (int i = 0; i < p->table->row_count; i++)
+    if (!backend_ran(p, "serial"))
+        return skip(p, IMG_CHART_SPEEDUP,
+                    "the serial backend was not run: there is no baseline to compare with");
+    if (!backend_timed(p, "serial"))
+        return skip(p, IMG_CHART_SPEEDUP,
+                    "serial was not bit-exact and timed: there is no baseline to compare with");
+    bool any_other = false, other_ran = false;
+    for (int i = 0; i < p->table->row_count; i++) {
         any_other |= main_row(p, &p->table->rows[i]) && not_serial(&p->table->rows[i]);
+        other_ran |= not_serial(&p->table->rows[i]);
+    }
     if (!any_other)
-        return skip(p, IMG_CHART_SPEEDUP, "only serial was timed: nothing to compare with it");
+        return skip(p, IMG_CHART_SPEEDUP,
+                    other_ran ? "no backend other than serial was bit-exact and timed"
+                              : "only serial was run: nothing to compare with it");
     return write_grouped(p, IMG_CHART_SPEEDUP, not_serial, speedup_values,
                          "speedup over serial at the same size (serial median / median)");
 }
@@ -390,6 +445,54 @@ static int scaling_series(const prep *p, int w, int h, bool pinned, const char *
     return n >= 2 && threads_setting(out[0]->setting) == 1 ? n : 0;
 }
 
+/* For the all-cores series: when rows of it ran on fewer CPUs than they could (bench's
+ * "disturbed" column), what to say in the series title ("all tasks ran on CPU 0") and
+ * in the report. Both stay "" when none was disturbed. */
+static void describe_disturbed(const img_chart_row *const *rows, int n, char *title,
+                               size_t title_len, char *warning, size_t warning_len)
+{
+    int count = 0;
+    const char *same = NULL;
+    bool one_cpu = true;
+    double fewest = INFINITY;
+    for (int i = 0; i < n; i++) {
+        const img_chart_row *r = rows[i];
+        if (r->disturbed != 1)
+            continue;
+        count++;
+        if (!same)
+            same = r->cpus_ran_on;
+        one_cpu &= strcmp(same, r->cpus_ran_on) == 0 && cpu_list_count(r->cpus_ran_on) == 1;
+        if (isfinite(r->cpus_used) && r->cpus_used < fewest)
+            fewest = r->cpus_used;
+    }
+    if (count == 0)
+        return;
+    if (one_cpu)
+        snprintf(title, title_len, "all tasks ran on CPU %s", same);
+    else if (isfinite(fewest))
+        snprintf(title, title_len, "tasks ran on %g CPU%s per run", fewest,
+                 fewest == 1 ? "" : "s");
+    else
+        snprintf(title, title_len, "tasks ran on fewer CPUs than they could");
+    /* "threads=2, threads=4 and threads=8" */
+    char which[160] = "";
+    size_t used = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (rows[i]->disturbed != 1)
+            continue;
+        k++;
+        int w = snprintf(which + used, sizeof which - used, "%s%s",
+                         k == 1 ? "" : k == count ? " and " : ", ", rows[i]->setting);
+        used += w > 0 && (size_t)w < sizeof which - used ? (size_t)w : 0;
+    }
+    snprintf(warning, warning_len,
+             "Disturbed: in the all-cores series, %s: %s. %s tasks taking turns, not parallel "
+             "speedup (a busy or shared machine, or tasks too short to spread out).",
+             which, title, count == 1 ? "That point shows" : "Those points show");
+}
+
 static int chart_threads_scaling(prep *p)
 {
     const img_chart_table *t = p->table;
@@ -419,10 +522,19 @@ static int chart_threads_scaling(prep *p)
                     : 0;
     int n_all = best >= 0 ? scaling_series(p, sizes.w[best], sizes.h[best], false, NULL, all, 64)
                           : 0;
-    if (n_one == 0 && n_all == 0)
+    if (n_one == 0 && n_all == 0) {
+        if (!backend_ran(p, "threads"))
+            return skip(p, IMG_CHART_THREADS_SCALING, "the threads backend was not run");
+        if (!backend_timed(p, "threads"))
+            return skip(p, IMG_CHART_THREADS_SCALING, "no threads row was bit-exact and timed");
         return skip(p, IMG_CHART_THREADS_SCALING,
-                    "no threads rows with setting threads=1 and more thread counts");
+                    "the threads backend ran without a scaling series (threads=1 and more "
+                    "thread counts at one size): bench measures one when given neither "
+                    "--threads nor --cpus");
+    }
     int cores = cores_of(p);
+    /* The pinned series may be a CPU list given with --cpus: several cores. */
+    int pinned_count = pinned_cpus ? cpu_list_count(pinned_cpus) : 0;
     img_atomic_file f;
     if (dat_open(p, &f, "threads_scaling.dat") != 0)
         return -1;
@@ -436,20 +548,31 @@ static int chart_threads_scaling(prep *p)
         int n = series == 0 ? n_one : n_all;
         if (n == 0)
             continue;
-        char title[LABEL_LEN];
-        if (series == 0)
+        char title[2 * LABEL_LEN];
+        char all_cores[32] = "all cores";
+        if (cores > 0)
+            snprintf(all_cores, sizeof all_cores, "all %d core%s", cores, cores == 1 ? "" : "s");
+        char disturbed[LABEL_LEN] = "";
+        if (series == 1)
+            describe_disturbed(rows, n, disturbed, sizeof disturbed,
+                               p->out->warning[IMG_CHART_THREADS_SCALING],
+                               sizeof p->out->warning[IMG_CHART_THREADS_SCALING]);
+        if (series == 0 && pinned_count > 1)
+            snprintf(title, sizeof title, "on CPUs %s (%d cores)", pinned_cpus, pinned_count);
+        else if (series == 0)
             snprintf(title, sizeof title, "pinned to CPU %s: threads interleave", pinned_cpus);
-        else if (cores > 0)
-            snprintf(title, sizeof title, "all %d core%s: threads run in parallel", cores,
-                     cores == 1 ? "" : "s");
+        else if (disturbed[0])
+            snprintf(title, sizeof title, "%s, disturbed: %s", all_cores, disturbed);
         else
-            snprintf(title, sizeof title, "all cores: threads run in parallel");
+            snprintf(title, sizeof title, "%s: threads run in parallel", all_cores);
         fprintf(f.f, "%s", blocks++ ? "\n\n" : "");
         put_label(f.f, title);
         fputc('\n', f.f);
+        /* Ideal: min(threads, the cores the series may use); 1 when pinned to one. */
+        int limit = series == 0 ? (pinned_count > 1 ? pinned_count : 1) : cores;
         for (int i = 0; i < n; i++) {
             int threads = threads_setting(rows[i]->setting);
-            double ideal = series == 0 ? 1.0 : (cores > 0 && threads > cores ? cores : threads);
+            double ideal = limit > 0 && threads > limit ? limit : threads;
             fprintf(f.f, "%d", threads);
             put_num(f.f, rows[0]->median_s / rows[i]->median_s, 3);
             put_num(f.f, ideal, 0);
@@ -530,7 +653,9 @@ static int chart_simd_levels(prep *p)
             }
         }
     if (sizes.n == 0)
-        return skip(p, IMG_CHART_SIMD_LEVELS, "no bit-exact rows of the simd backend");
+        return skip(p, IMG_CHART_SIMD_LEVELS, backend_ran(p, "simd")
+                                                  ? "no bit-exact rows of the simd backend"
+                                                  : "the simd backend was not run");
     img_atomic_file f;
     if (dat_open(p, &f, "simd_levels.dat") != 0)
         return -1;
@@ -565,8 +690,24 @@ static int chart_simd_levels(prep *p)
     return 0;
 }
 
-/* For each backend, its fastest main row at (w, h): the bar that represents it. */
-static int best_per_backend(const prep *p, int w, int h, const img_chart_row **out, int max)
+/* Whether the row has stage times or a backend breakdown to stack. */
+static bool has_parts(const img_chart_row *r)
+{
+    for (int k = 0; k < IMG_CHART_STAGES; k++)
+        if (positive(r->stage_s[k]))
+            return true;
+    for (int k = 1; k < IMG_CHART_PARTS; k++)
+        if (positive(r->part_s[k]))
+            return true;
+    return false;
+}
+
+/* For each backend, its fastest main row at (w, h): the bar that represents it. With
+ * want_parts, a row with stage times or a breakdown beats any row without (the threads
+ * scaling series is not timed stage by stage: its threads=4 may be the fastest, but its
+ * bar would be empty). */
+static int best_per_backend(const prep *p, int w, int h, bool want_parts,
+                            const img_chart_row **out, int max)
 {
     int n = 0;
     for (int i = 0; i < p->table->row_count; i++) {
@@ -580,9 +721,12 @@ static int best_per_backend(const prep *p, int w, int h, const img_chart_row **o
             if (n == max)
                 continue;
             out[n++] = r;
-        } else if (r->median_s < out[k]->median_s) {
-            out[k] = r;
+            continue;
         }
+        bool better_parts = want_parts && has_parts(r) && !has_parts(out[k]);
+        bool worse_parts = want_parts && !has_parts(r) && has_parts(out[k]);
+        if (better_parts || (!worse_parts && r->median_s < out[k]->median_s))
+            out[k] = r;
     }
     return n;
 }
@@ -591,16 +735,12 @@ static int chart_breakdown(prep *p)
 {
     int w, h;
     const img_chart_row *rows[64];
-    int n = largest_size(p, &w, &h) == 0 ? best_per_backend(p, w, h, rows, 64) : 0;
+    int n = largest_size(p, &w, &h) == 0 ? best_per_backend(p, w, h, true, rows, 64) : 0;
+    if (n == 0)
+        return skip(p, IMG_CHART_BREAKDOWN, no_timed_rows(p));
     int with_parts = 0;
-    for (int i = 0; i < n; i++) {
-        bool any = false;
-        for (int k = 0; k < IMG_CHART_STAGES; k++)
-            any |= positive(rows[i]->stage_s[k]);
-        for (int k = 1; k < IMG_CHART_PARTS; k++)
-            any |= positive(rows[i]->part_s[k]);
-        with_parts += any;
-    }
+    for (int i = 0; i < n; i++)
+        with_parts += has_parts(rows[i]);
     if (with_parts == 0)
         return skip(p, IMG_CHART_BREAKDOWN, "no row has stage times or a backend breakdown");
     /* Only the parts some backend reported get a column (and a legend entry). */
@@ -621,6 +761,7 @@ static int chart_breakdown(prep *p)
     if (dat_open(p, &f, "breakdown.dat") != 0)
         return -1;
     fprintf(f.f, "# where the time goes at %dx%d, milliseconds, fastest setting of each backend\n"
+                 "# among those with stage times or a breakdown (else its fastest)\n"
                  "# label, the whole pipeline's median, then one column per part that some row\n"
                  "# has: CPU backends each stage timed alone, OpenCL upload, kernel, download\n",
             w, h);
@@ -682,7 +823,8 @@ static int chart_breakdown(prep *p)
             return -1;
     }
     char info[LABEL_LEN];
-    snprintf(info, sizeof info, "at %dx%d, fastest setting of each backend", w, h);
+    snprintf(info, sizeof info, "at %dx%d, each backend's fastest setting with a breakdown",
+             w, h);
     if (write_info(p, "breakdown_info.dat", info, builds) != 0)
         return -1;
     p->out->ready[IMG_CHART_BREAKDOWN] = true;
@@ -693,7 +835,9 @@ static int chart_roofline(prep *p)
 {
     int w, h;
     const img_chart_row *rows[64];
-    int n = largest_size(p, &w, &h) == 0 ? best_per_backend(p, w, h, rows, 64) : 0;
+    int n = largest_size(p, &w, &h) == 0 ? best_per_backend(p, w, h, false, rows, 64) : 0;
+    if (n == 0)
+        return skip(p, IMG_CHART_ROOFLINE, no_timed_rows(p));
     int usable = 0;
     for (int i = 0; i < n; i++)
         usable += positive(rows[i]->gb_per_s);
@@ -760,38 +904,50 @@ static double trace_origin(const img_chart_trace *t)
     return t->count ? origin : 0.0;
 }
 
-/* "4 workers on CPU 0", "4 workers on CPUs 0-3": what actually ran where. */
-static void describe_trace(const img_chart_trace *t, char *buf, size_t len, const char *what)
+/* "4 workers on CPU 0", "4 workers on CPUs 0-3": what actually ran where (the CPUs
+ * each task started and ended on). For the all-cores run (cores > 0: the CPUs the run
+ * could use), tasks that could have run on several CPUs at once but ran on fewer make
+ * the run disturbed: the title says so ("all 2 cores, disturbed: all tasks ran on
+ * CPU 0") and *warning gets a sentence for the report. */
+static void describe_trace(const img_chart_trace *t, char *buf, size_t len, const char *what,
+                           int cores, char *warning, size_t warning_len)
 {
     int workers = 0;
-    bool cpu_seen[1024] = {0};
-    int cpus = 0;
+    img_cpu_mask seen = {{0}};
+    stage_set stages = {0};
+    int per_stage[MAX_STAGES] = {0};
     for (size_t i = 0; i < t->count; i++) {
         if (t->tasks[i].tid + 1 > workers)
             workers = t->tasks[i].tid + 1;
-        int c = t->tasks[i].cpu;
-        if (c >= 0 && c < 1024 && !cpu_seen[c]) {
-            cpu_seen[c] = true;
-            cpus++;
-        }
+        img_cpu_mask_add(&seen, t->tasks[i].cpu);
+        img_cpu_mask_add(&seen, t->tasks[i].cpu_end);
+        per_stage[stage_index(&stages, t->tasks[i].stage, 0)]++;
+    }
+    int widest = 0;
+    for (int k = 0; k < stages.n; k++)
+        widest = per_stage[k] > widest ? per_stage[k] : widest;
+    int cpus = img_cpu_mask_count(&seen);
+    char list[256];
+    img_cpu_mask_format(&seen, list, sizeof list);
+    int expected = img_threads_expected_cpus(workers, cores, widest);
+    if (cores > 0 && img_threads_disturbed(cpus, expected)) {
+        char ran[300];
+        if (cpus == 1)
+            snprintf(ran, sizeof ran, "all tasks ran on CPU %s", list);
+        else
+            snprintf(ran, sizeof ran, "its tasks ran on CPUs %s only", list);
+        snprintf(buf, len, "all %d core%s, disturbed: %s (%d worker%s)", cores,
+                 cores == 1 ? "" : "s", ran, workers, workers == 1 ? "" : "s");
+        snprintf(warning, warning_len,
+                 "Disturbed: in the all-cores run %s although %d cores were allowed: its "
+                 "panel shows tasks taking turns, not running in parallel.",
+                 ran, cores);
+        return;
     }
     int n = snprintf(buf, len, "%s: %d worker%s", what, workers, workers == 1 ? "" : "s");
     if (cpus == 0 || n < 0 || (size_t)n >= len)
         return;
-    n += snprintf(buf + n, len - (size_t)n, " on CPU%s ", cpus == 1 ? "" : "s");
-    /* Ranges: 0-3,6 */
-    bool first = true;
-    for (int c = 0; c < 1024 && (size_t)n < len; c++) {
-        if (!cpu_seen[c])
-            continue;
-        int e = c;
-        while (e + 1 < 1024 && cpu_seen[e + 1])
-            e++;
-        n += e > c ? snprintf(buf + n, len - (size_t)n, "%s%d-%d", first ? "" : ",", c, e)
-                   : snprintf(buf + n, len - (size_t)n, "%s%d", first ? "" : ",", c);
-        first = false;
-        c = e;
-    }
+    snprintf(buf + n, len - (size_t)n, " on CPU%s %s", cpus == 1 ? "" : "s", list);
 }
 
 static int write_timeline(prep *p, const char *name, const img_chart_trace *t,
@@ -834,10 +990,33 @@ static int chart_timeline(prep *p)
     for (int i = 0; i < 2 && rc == 0; i++) {
         if ((rc = join(path, sizeof path, p->dir, files[i], p->err)) != 0)
             break;
+        /* bench.json names the traces its run wrote: any other in the folder is an
+         * earlier run's and must not be drawn as this one's. */
+        bool listed = p->env && p->env->trace_files_listed;
+        char why[300];
+        if (!img_chart_env_has_trace(p->env, files[i])) {
+            if (!backend_ran(p, "threads"))
+                snprintf(why, sizeof why, "the threads backend was not run");
+            else if (p->env->trace_file_count == 0)
+                snprintf(why, sizeof why,
+                         "this run wrote no traces (bench traces the threads backend with its "
+                         "scaling series, when given neither --threads nor --cpus)");
+            else
+                snprintf(why, sizeof why, "%s is not among this run's traces (bench.json)",
+                         files[i]);
+            skip(p, IMG_CHART_TIMELINE, why);
+            goto out;
+        }
         if (!file_exists(path)) {
-            char why[200];
-            snprintf(why, sizeof why, "no %s in the folder (a trace of the threads backend)",
-                     files[i]);
+            if (listed)
+                snprintf(why, sizeof why, "%s, written by this run (bench.json), is missing",
+                         files[i]);
+            else if (!backend_ran(p, "threads"))
+                snprintf(why, sizeof why, "the threads backend was not run (no %s in the folder)",
+                         files[i]);
+            else
+                snprintf(why, sizeof why, "no %s in the folder (a trace of the threads backend)",
+                         files[i]);
             skip(p, IMG_CHART_TIMELINE, why);
             goto out;
         }
@@ -884,9 +1063,12 @@ static int chart_timeline(prep *p)
         goto out;
     fputs("# panel title, workers\n", f.f);
     for (int i = 0; i < 2; i++) {
-        char title[200];
+        char title[400];
+        /* Only the all-cores run can be disturbed: pinned, one CPU is the point. */
         describe_trace(&traces[i], title, sizeof title,
-                       i == 0 ? "pinned to one core" : "all cores");
+                       i == 0 ? "pinned to one core" : "all cores", i == 0 ? 0 : cores_of(p),
+                       p->out->warning[IMG_CHART_TIMELINE],
+                       sizeof p->out->warning[IMG_CHART_TIMELINE]);
         int workers = 0;
         for (size_t k = 0; k < traces[i].count; k++)
             if (traces[i].tasks[k].tid + 1 > workers)

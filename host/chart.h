@@ -46,6 +46,10 @@ typedef struct img_chart_row {
     double cpu_per_wall, vcsw_per_run, ivcsw_per_run, init_s, cold_s;
     double part_s[IMG_CHART_PARTS];     /* build, upload, kernel, download (OpenCL) */
     double stage_s[IMG_CHART_STAGES];   /* brightness, contrast, blur, resize alone */
+    double cpus_used;                   /* threads: distinct CPUs per run (median); NAN */
+    const char *cpus_ran_on;            /* threads: CPUs its tasks ran on, "0-1"; or "" */
+    int disturbed;                      /* 1: ran on fewer CPUs than it could; 0: no;
+                                         * -1: not recorded */
     bool timed;                         /* bit-exact with a positive median */
 } img_chart_row;
 
@@ -78,18 +82,28 @@ typedef struct img_chart_env {
     img_chart_kv run[IMG_CHART_ENV_MAX];    /* top-level scalars: command line, reps... */
     int run_count;
     double copy_bandwidth_gbs;              /* 0 when absent */
+    /* "trace_files": the trace files the bench run wrote. When listed, only those
+     * belong to the run; an older or hand-made bench.json does not list them. */
+    bool trace_files_listed;
+    int trace_file_count;
+    char trace_files[4][64];
 } img_chart_env;
 
 /* Parses bench.json. Only scalars are kept; "rows" and other nested values are skipped. */
 int img_chart_env_load(const char *json_path, img_chart_env *env, img_error *err);
 /* The value of an environment key, or "" when absent. */
 const char *img_chart_env_get(const img_chart_env *env, const char *key);
+/* Whether the trace file `name` in the folder is the bench run's own: true when
+ * bench.json lists it, or lists none at all (no "trace_files" key: then whatever is in
+ * the folder is used). env may be NULL (no bench.json). */
+bool img_chart_env_has_trace(const img_chart_env *env, const char *name);
 
 /* ---- Chrome Trace Event Format files written by the threads backend ---- */
 
 typedef struct img_chart_task {
     char stage[48];          /* "cat" (falls back to "name") */
-    int tid, cpu;            /* worker index; CPU it ran on, -1 when unknown */
+    int tid, cpu;            /* worker index; CPU it started on, -1 when unknown */
+    int cpu_end;             /* CPU it ended on, -1 when unknown */
     double ts_us, dur_us;
 } img_chart_task;
 
@@ -126,13 +140,17 @@ typedef struct img_chart_summary {
     int timed_rows;                    /* of which bit-exact with timings */
     bool ready[IMG_CHART_COUNT];       /* its .dat files were written */
     char skipped[IMG_CHART_COUNT][512];   /* why not, when not drawn */
+    char warning[IMG_CHART_COUNT][256];   /* what the chart must not be read as: a
+                                           * disturbed "all cores" series, or "" */
     bool drawn[IMG_CHART_COUNT];       /* gnuplot produced its PNG and SVG */
     char caption[400];                 /* machine, cores and date for every chart */
 } img_chart_summary;
 
 /* Reads dir/bench.csv (required), dir/bench.json and dir/trace_{one,all}_core(s).json
- * (optional) and writes the .dat files of every chart that has data into data_dir
- * (created when missing). A chart without data is not an error: out->skipped says why. */
+ * (optional; only those bench.json lists when it lists them) and writes the .dat files
+ * of every chart that has data into data_dir (created when missing). A chart without
+ * data is not an error: out->skipped says why, and the true reason (a backend not run
+ * is not "no bit-exact rows"). */
 int img_chart_prepare(const char *dir, const char *data_dir, img_chart_summary *out,
                       img_error *err);
 
@@ -151,7 +169,8 @@ int img_chart_draw_summary(const char *dir, img_chart_summary *summary, img_erro
 int img_chart_draw(const char *dir, img_error *err);
 
 /* Writes dir/index.html from the table, the environment and the charts summary->drawn
- * marks. env may be NULL (no bench.json). */
+ * marks, each drawn chart's SVG inlined (the page is one file that can be sent alone;
+ * the PNG and SVG files stay beside it). env may be NULL (no bench.json). */
 int img_chart_write_html(const char *dir, const img_chart_table *table,
                          const img_chart_env *env, const img_chart_summary *summary,
                          img_error *err);

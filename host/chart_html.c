@@ -1,6 +1,9 @@
-/* index.html: one self-contained static page (inline CSS, no script, nothing fetched
- * from the network) with the charts that were drawn, the verdicts, every bench row
- * and the environment record. Every link points at a file that exists. */
+/* index.html: one self-contained static page (inline CSS, the charts' SVG inline, no
+ * script, nothing fetched from the network or loaded from beside it) with the charts
+ * that were drawn, the verdicts, every bench row and the environment record. It can be
+ * sent alone; in its folder, its links to the data files point at files that exist. */
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +27,9 @@ static const char *const descriptions[IMG_CHART_COUNT] = {
         "SIMD backend: throughput at each instruction-set level; levels this CPU cannot "
         "run are named with their verdict.",
     [IMG_CHART_BREAKDOWN] =
-        "Per-run time split into parts at the largest size: each stage timed alone for CPU "
-        "backends, upload/kernel/download for OpenCL; the dot is the whole pipeline's median "
+        "Per-run time split into parts at the largest size, for each backend's fastest "
+        "setting that has its parts timed: each stage timed alone for CPU backends, "
+        "upload/kernel/download for OpenCL; the triangle is the whole pipeline's median "
         "(below the stack when fusing stages pays). The one-off OpenCL program build is on "
         "its own scale on the right.",
     [IMG_CHART_TIMELINE] =
@@ -101,8 +105,10 @@ static const char style[] =
     "margin:0 auto;max-width:1060px;padding:0 18px 40px;color:#1d232a;background:#fff}"
     "h1{font-size:1.6em;margin:.9em 0 .2em}h2{margin-top:1.8em;border-bottom:1px solid #d8dee4;"
     "padding-bottom:.2em}.caption{color:#57606a;margin:.2em 0}"
-    "nav a{margin-right:1em}figure{margin:1.4em 0}figure img{max-width:100%;height:auto;"
-    "border:1px solid #e1e4e8}figcaption{color:#424a53;font-size:.93em;margin-top:.3em}"
+    "nav a{margin-right:1em}figure{margin:1.4em 0}figure svg{display:block;width:100%;"
+    "max-width:1000px;height:auto;aspect-ratio:5/3;border:1px solid #e1e4e8}"
+    ".warn,td.note.warn{color:#9a6700;font-weight:600}"
+    "figcaption{color:#424a53;font-size:.93em;margin-top:.3em}"
     "table{border-collapse:collapse;font-size:.86em}th,td{padding:3px 7px;border-bottom:1px "
     "solid #e1e4e8;text-align:left;vertical-align:top}th{background:#f6f8fa;position:sticky;top:0}"
     "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
@@ -111,7 +117,142 @@ static const char style[] =
     "ul.skipped li{color:#57606a}code{background:#f6f8fa;padding:0 .25em}"
     "table.env td:first-child{font-family:ui-monospace,monospace;white-space:nowrap}";
 
-static void write_charts(FILE *f, const img_chart_summary *s)
+/* ---- a chart's SVG, inline ---- */
+
+/* The whole file, NUL-terminated (the caller frees), or NULL with err set. */
+static char *read_text(const char *path, img_error *err)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in) {
+        img_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0, n;
+    char *buf = malloc(cap + 1);
+    while (buf && (n = fread(buf + len, 1, cap - len, in)) > 0) {
+        len += n;
+        if (len == cap) {
+            char *more = cap < ((size_t)64 << 20) ? realloc(buf, (cap *= 2) + 1) : NULL;
+            if (!more) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = more;
+        }
+    }
+    bool failed = ferror(in);
+    fclose(in);
+    if (!buf || failed) {
+        free(buf);
+        img_fail(err, "%s: cannot read (too large or a read error)", path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static bool starts(const char *s, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(end - s) >= n && memcmp(s, word, n) == 0;
+}
+
+/* One tag, '<' to '>', with every id prefixed ("gpPt0" -> "throughput-gpPt0") and every
+ * reference to one likewise (href="#gpPt0", xlink:href, url(#textbox)), so that the
+ * ids of several gnuplot SVGs ("gnuplot_canvas", "gpPt0"...) do not collide in one
+ * page. */
+static void put_tag(FILE *f, const char *s, const char *end, const char *prefix)
+{
+    for (const char *p = s; p < end;) {
+        bool attr_start = p > s && (isspace((unsigned char)p[-1]) || p[-1] == ':');
+        if (attr_start && starts(p, end, "id=") && p + 3 < end && (p[3] == '"' || p[3] == '\'')) {
+            fwrite(p, 1, 4, f);
+            fprintf(f, "%s-", prefix);
+            p += 4;
+        } else if (attr_start && starts(p, end, "href=") && p + 6 < end &&
+                   (p[5] == '"' || p[5] == '\'') && p[6] == '#') {
+            fwrite(p, 1, 7, f);
+            fprintf(f, "%s-", prefix);
+            p += 7;
+        } else if (starts(p, end, "url(#")) {
+            fwrite(p, 1, 5, f);
+            fprintf(f, "%s-", prefix);
+            p += 5;
+        } else {
+            fputc(*p++, f);
+        }
+    }
+}
+
+/* Writes the SVG file's <svg> element into the page: what comes before it (the XML
+ * declaration, a doctype, comments) is dropped, ids are made unique per chart, the
+ * root is labelled for screen readers and gnuplot's <title> ("Gnuplot", shown as a
+ * tooltip) becomes the chart's. Text between tags passes through unchanged. */
+static int inline_svg(FILE *f, const char *path, const char *prefix, const char *title,
+                      img_error *err)
+{
+    char *text = read_text(path, err);
+    if (!text)
+        return -1;
+    const char *end = text + strlen(text), *p = text;
+    while ((p = strstr(p, "<svg")) != NULL && !(isspace((unsigned char)p[4]) || p[4] == '>'))
+        p++;
+    if (!p) {
+        free(text);
+        return img_fail(err, "%s: no <svg> element", path);
+    }
+    bool root = true, titled = false;
+    while (p < end) {
+        if (*p != '<') {
+            const char *lt = memchr(p, '<', (size_t)(end - p));
+            const char *stop = lt ? lt : end;
+            fwrite(p, 1, (size_t)(stop - p), f);
+            p = stop;
+            continue;
+        }
+        /* Comments and CDATA are copied as they are; they may hold '>'. */
+        const char *close = NULL;
+        if (starts(p, end, "<!--"))
+            close = strstr(p + 4, "-->");
+        else if (starts(p, end, "<![CDATA["))
+            close = strstr(p + 9, "]]>");
+        if (starts(p, end, "<!--") || starts(p, end, "<![CDATA[")) {
+            const char *stop = close ? close + 3 : end;
+            fwrite(p, 1, (size_t)(stop - p), f);
+            p = stop;
+            continue;
+        }
+        /* A tag ends at the first '>' outside quotes. */
+        const char *q = p + 1;
+        char quote = 0;
+        for (; q < end && (quote || *q != '>'); q++)
+            if (quote ? *q == quote : (*q == '"' || *q == '\''))
+                quote = quote ? 0 : *q;
+        const char *stop = q < end ? q + 1 : end;
+        if (root) {
+            fputs("<svg role=\"img\" aria-label=\"", f);
+            html(f, title);
+            fputc('"', f);
+            put_tag(f, p + 4, stop, prefix);
+            root = false;
+        } else {
+            put_tag(f, p, stop, prefix);
+        }
+        p = stop;
+        if (!titled && stop - 7 >= text && strncmp(stop - 7, "<title>", 7) == 0) {
+            const char *done = strstr(p, "</title>");
+            if (done) {
+                html(f, title);
+                p = done;
+            }
+            titled = true;
+        }
+    }
+    free(text);
+    return 0;
+}
+
+static void write_charts(FILE *f, const char *dir, const img_chart_summary *s)
 {
     fputs("<section id=\"charts\">\n<h2>Charts</h2>\n", f);
     bool any_skipped = false;
@@ -121,14 +262,31 @@ static void write_charts(FILE *f, const img_chart_summary *s)
             continue;
         }
         const char *name = img_chart_name((img_chart_id)id);
-        fprintf(f, "<figure id=\"chart-%s\">\n<a href=\"%s.svg\"><img src=\"%s.png\" alt=\"", name,
-                name, name);
-        html(f, img_chart_title((img_chart_id)id));
-        fputs("\" width=\"1000\" height=\"600\"></a>\n<figcaption><strong>", f);
-        html(f, img_chart_title((img_chart_id)id));
+        const char *title = img_chart_title((img_chart_id)id);
+        char path[4096], file[128];
+        img_error err = {{0}};
+        snprintf(file, sizeof file, "%s.svg", name);
+        fprintf(f, "<figure id=\"chart-%s\">\n", name);
+        /* The drawing itself, not a reference to the file beside the page. */
+        if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path ||
+            inline_svg(f, path, name, title, &err) != 0) {
+            fputs("<p class=\"bad\">", f);
+            html(f, err.message[0] ? err.message : "path too long");
+            fputs("</p>", f);
+        }
+        fputs("\n<figcaption><strong>", f);
+        html(f, title);
         fputs(".</strong> ", f);
         html(f, descriptions[id]);
-        fprintf(f, " <a href=\"%s.svg\">SVG</a></figcaption>\n</figure>\n", name);
+        if (s->warning[id][0]) {
+            fputs(" <span class=\"warn\">", f);
+            html(f, s->warning[id]);
+            fputs("</span>", f);
+        }
+        /* Named, not linked: the page must not depend on them. */
+        fprintf(f, " Also drawn as <code>%s.png</code> and <code>%s.svg</code> beside this "
+                   "page.</figcaption>\n</figure>\n",
+                name, name);
     }
     if (any_skipped) {
         fputs("<p>Not drawn:</p>\n<ul class=\"skipped\">\n", f);
@@ -139,6 +297,11 @@ static void write_charts(FILE *f, const img_chart_summary *s)
             html(f, img_chart_title((img_chart_id)id));
             fputs("</strong>: ", f);
             html(f, s->skipped[id][0] ? s->skipped[id] : "not drawn");
+            if (s->warning[id][0]) {
+                fputs(" <span class=\"warn\">", f);
+                html(f, s->warning[id]);
+                fputs("</span>", f);
+            }
             fputs("</li>\n", f);
         }
         fputs("</ul>\n", f);
@@ -254,7 +417,21 @@ static void write_results(FILE *f, const img_chart_table *t)
         cell_num(f, on, r->ivcsw_per_run, 1, 1, "");
         cell_num(f, on, r->init_s, 1e3, 3, "");
         cell_num(f, on, r->cold_s, 1e3, 3, "");
-        cell_text(f, r->note, "note");
+        if (r->disturbed == 1 && !strstr(r->note, "disturbed")) {
+            /* A crafted or older CSV: the flag without bench's words for it. */
+            fputs("<td class=\"note\"><span class=\"warn\">disturbed", f);
+            if (r->cpus_ran_on[0]) {
+                fputs(": its tasks ran on CPU", f);
+                fputs(strpbrk(r->cpus_ran_on, ",-") ? "s " : " ", f);
+                html(f, r->cpus_ran_on);
+                fputs(" only", f);
+            }
+            fputs("</span> ", f);
+            html(f, r->note);
+            fputs("</td>", f);
+        } else {
+            cell_text(f, r->note, r->disturbed == 1 ? "note warn" : "note");
+        }
         fputs("</tr>\n", f);
     }
     fputs("</table></div>\n</section>\n", f);
@@ -301,16 +478,25 @@ int img_chart_write_html(const char *dir, const img_chart_table *table,
     static const char *const extra[] = {"bench.json", "trace_one_core.json",
                                         "trace_all_cores.json", "chart-data/gnuplot.log"};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
-        if (exists_in(dir, extra[i])) {
+        /* A trace of an earlier run left in the folder is not this run's data. */
+        if (exists_in(dir, extra[i]) &&
+            (strncmp(extra[i], "trace_", 6) != 0 || img_chart_env_has_trace(env, extra[i]))) {
             fprintf(f, ", <a href=\"%s\">", extra[i]);
             html(f, extra[i]);
             fputs("</a>", f);
         }
-    fputs(".</p>\n<nav><a href=\"#charts\">Charts</a><a href=\"#verdicts\">Verification</a>"
+    fputs(".</p>\n", f);
+    for (int id = 0; id < IMG_CHART_COUNT; id++)
+        if (summary->warning[id][0]) {
+            fputs("<p class=\"warn\">", f);
+            html(f, summary->warning[id]);
+            fputs("</p>\n", f);
+        }
+    fputs("<nav><a href=\"#charts\">Charts</a><a href=\"#verdicts\">Verification</a>"
           "<a href=\"#results\">Results</a><a href=\"#environment\">Environment</a></nav>\n"
           "</header>\n<main>\n",
           f);
-    write_charts(f, summary);
+    write_charts(f, dir, summary);
     if (write_verdicts(f, table) != 0) {
         img_atomic_abort(&out);
         return img_fail(err, "%s: out of memory", path);
@@ -322,6 +508,19 @@ int img_chart_write_html(const char *dir, const img_chart_table *table,
         write_kv_rows(f, env->env, env->env_count);
         fputs("<tr><th colspan=\"2\">the bench run</th></tr>\n", f);
         write_kv_rows(f, env->run, env->run_count);
+        if (env->trace_files_listed) {
+            char list[300] = "";
+            size_t used = 0;
+            for (int i = 0; i < env->trace_file_count; i++) {
+                int k = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                 env->trace_files[i]);
+                used += k > 0 && (size_t)k < sizeof list - used ? (size_t)k : 0;
+            }
+            fputs("<tr>", f);
+            cell_text(f, "trace_files", NULL);
+            cell_text(f, env->trace_file_count ? list : "none (no traces in this run)", NULL);
+            fputs("</tr>\n", f);
+        }
         fputs("</table>\n", f);
     } else {
         fputs("<p>No bench.json in this folder: the environment is unknown.</p>\n", f);

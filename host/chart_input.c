@@ -309,6 +309,12 @@ int img_chart_table_load(const char *csv_path, img_chart_table *table, img_error
             snprintf(name, sizeof name, "stage_%s_s", img_chart_stage_names[s]);
             NUM(stage_s[s], name);
         }
+        NUM(cpus_used, "cpus_used_per_run");
+        TEXT(cpus_ran_on, "cpus_ran_on");
+        double disturbed;
+        if (number_at(&c, r, column_index(csv, "disturbed"), "disturbed", &disturbed, err) != 0)
+            goto fail;
+        row->disturbed = isnan(disturbed) ? -1 : disturbed != 0;
         row->timed = strcmp(row->verdict, "bit-exact") == 0 && isfinite(row->median_s) &&
                      row->median_s > 0;
     }
@@ -554,11 +560,40 @@ static int env_member(json *j, const char *key, void *ctx)
     return 0;
 }
 
+/* "trace_files": ["trace_one_core.json", ...] */
+static int trace_files_member(json *j, img_chart_env *env)
+{
+    env->trace_files_listed = true;
+    j->p++;   /* '[' */
+    if (json_peek(j) == ']') {
+        j->p++;
+        return 0;
+    }
+    for (;;) {
+        char name[64];
+        if (json_string(j, name, sizeof name) != 0)
+            return -1;
+        if (env->trace_file_count < 4)
+            snprintf(env->trace_files[env->trace_file_count++], sizeof env->trace_files[0], "%s",
+                     name);
+        char c = json_peek(j);
+        j->p++;
+        if (c == ']')
+            return 0;
+        if (c != ',') {
+            j->p--;
+            return json_fail(j, "expected ',' or ']' in trace_files");
+        }
+    }
+}
+
 static int top_member(json *j, const char *key, void *ctx)
 {
     img_chart_env *env = ctx;
     if (strcmp(key, "environment") == 0 && json_peek(j) == '{')
         return json_object(j, env_member, env, 1);
+    if (strcmp(key, "trace_files") == 0 && json_peek(j) == '[')
+        return trace_files_member(j, env);
     img_chart_kv kv;
     bool scalar;
     if (json_scalar_text(j, kv.value, sizeof kv.value, &scalar, 1) != 0)
@@ -595,6 +630,16 @@ const char *img_chart_env_get(const img_chart_env *env, const char *key)
     return "";
 }
 
+bool img_chart_env_has_trace(const img_chart_env *env, const char *name)
+{
+    if (!env || !env->trace_files_listed)
+        return true;
+    for (int i = 0; i < env->trace_file_count; i++)
+        if (strcmp(env->trace_files[i], name) == 0)
+            return true;
+    return false;
+}
+
 /* ---- traces ---- */
 
 typedef struct trace_ctx {
@@ -615,6 +660,14 @@ static int args_member(json *j, const char *key, void *ctx)
         if (json_number(j, &v) != 0)
             return -1;
         t->task.cpu = v >= 0 && v < 1e6 ? (int)v : -1;
+        return 0;
+    }
+    if (strcmp(key, "cpu_end") == 0 && json_peek(j) != '"' && json_peek(j) != '{' &&
+        json_peek(j) != '[') {
+        double v = 0.0;
+        if (json_number(j, &v) != 0)
+            return -1;
+        t->task.cpu_end = v >= 0 && v < 1e6 ? (int)v : -1;
         return 0;
     }
     return json_skip(j, 4);
@@ -669,7 +722,7 @@ static int read_events(json *j, trace_ctx *t)
                 return -1;
         } else {
             memset(&t->task, 0, sizeof t->task);
-            t->task.cpu = -1;
+            t->task.cpu = t->task.cpu_end = -1;
             t->ph[0] = t->name[0] = '\0';
             t->has_ts = t->has_dur = t->has_cat = false;
             if (json_object(j, event_member, t, 2) != 0)

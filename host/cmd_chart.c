@@ -20,6 +20,11 @@ static void print_skipped(const img_chart_summary *s, const img_error *err)
         else if (!s->drawn[id] && strcmp(s->skipped[id], err->message) != 0)
             fprintf(stderr, "imgpipe: chart %s failed: %s\n", name, s->skipped[id]);
     }
+    /* A chart that must not be read as what it usually shows (a disturbed all-cores
+     * series) says so here too, not only on the page. */
+    for (int id = 0; id < IMG_CHART_COUNT; id++)
+        if (s->ready[id] && s->warning[id][0])
+            printf("chart %s: %s\n", img_chart_name((img_chart_id)id), s->warning[id]);
 }
 
 int img_cmd_chart(const img_cli *cli)

@@ -57,7 +57,8 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
           "verdict,reps,median_s,min_s,max_s,q1_s,q3_s,iqr_s,mpix_per_s,gb_per_s,"
           "bandwidth_fraction,speedup_vs_serial,speedup_vs_1_thread,parallel_efficiency,cpu_s_per_run,cpu_per_wall,vcsw_per_run,"
           "ivcsw_per_run,init_s,cold_s,build_s,upload_s,kernel_s,download_s,stage_brightness_s,"
-          "stage_contrast_s,stage_blur_s,stage_resize_s,breakdown,note\n",
+          "stage_contrast_s,stage_blur_s,stage_resize_s,cpus_used_per_run,cpus_ran_on,disturbed,"
+          "breakdown,note\n",
           f);
     for (int i = 0; i < r->row_count; i++) {
         const img_bench_row *row = &r->rows[i];
@@ -90,6 +91,14 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
                 fprintf(f, ",%.9f", row->stage_s[s]);
             else
                 fputs(",", f);
+        }
+        /* Where the tasks ran: only the threads backend records it. */
+        if (row->disturbed >= 0) {
+            fprintf(f, ",%.2f,", row->cpus_used);
+            csv_field(f, row->cpus_ran_on);
+            fprintf(f, ",%d", row->disturbed);
+        } else {
+            fputs(",,,", f);
         }
         char parts[512] = "";
         size_t used = 0;
@@ -144,6 +153,13 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
     json_string(f, r->command_line);
     fprintf(f, ",\n  \"gpu_cpu_crossover\": ");
     json_string(f, r->crossover);
+    /* Which trace files in the folder are this run's: an earlier run's are not. */
+    fputs(",\n  \"trace_files\": [", f);
+    for (int i = 0; i < r->trace_file_count; i++) {
+        fputs(i ? ", " : "", f);
+        json_string(f, r->trace_files[i]);
+    }
+    fputc(']', f);
     fprintf(f, ",\n  \"copy_bandwidth_gb_per_s\": %.3f,\n  \"reps_min\": %d,\n  \"warmup\": %d,\n"
                "  \"min_time_s\": %.3f,\n  \"rows\": [\n",
             r->copy_bandwidth_gbs, r->reps, r->warmup, r->min_time);
@@ -182,7 +198,16 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
             fprintf(f, "%s\"%s\": %.9f", shown++ ? ", " : "", img_stage_name((img_stage)s),
                     row->stage_s[s]);
         }
-        fprintf(f, "}, \"breakdown\": {");
+        fprintf(f, "}, ");
+        if (row->disturbed >= 0) {
+            fprintf(f, "\"cpus_used_per_run\": %.2f, \"cpus_possible\": %d, \"cpus_ran_on\": ",
+                    row->cpus_used, row->cpus_possible);
+            json_string(f, row->cpus_ran_on);
+            fprintf(f, ", \"disturbed\": %s, ", row->disturbed ? "true" : "false");
+        } else {
+            fputs("\"cpus_used_per_run\": null, \"cpus_ran_on\": null, \"disturbed\": null, ", f);
+        }
+        fprintf(f, "\"breakdown\": {");
         for (int p = 0; p < row->breakdown.count; p++) {
             fprintf(f, "%s", p ? ", " : "");
             json_string(f, row->breakdown.part[p].name);
@@ -211,6 +236,16 @@ int img_write_text_file(const char *dir, const char *name,
         return img_fail(err, "%s: write failed", path);
     }
     return img_atomic_commit(&file, err);
+}
+
+void img_bench_describe_disturbed(const img_bench_row *row, char *buf, size_t len)
+{
+    bool one = row->cpus_ran_on[0] && !strpbrk(row->cpus_ran_on, ",-");
+    if (one && row->cpus_used <= 1.0)
+        snprintf(buf, len, "all tasks ran on CPU %s", row->cpus_ran_on);
+    else
+        snprintf(buf, len, "tasks ran on %g of %d possible CPUs per run (median)", row->cpus_used,
+                 row->cpus_possible);
 }
 
 double img_measure_copy_bandwidth(void)

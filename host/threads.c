@@ -25,6 +25,7 @@
 #include "threads.h"
 
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +79,9 @@ typedef struct threads_state {
      * mutex orders the two). */
     bool tracing;
     int grows;
+    /* The CPUs this run's tasks were seen on, one bit per CPU: reset by the caller
+     * before the first batch, set by the workers, read after the last barrier. */
+    _Atomic uint64_t cpu_bits[IMG_CPU_MASK_CPUS / 64];
 
     bool have_stats;
     img_threads_stats last;
@@ -256,6 +260,18 @@ static void resize_band(const job *j, worker_scratch *ws, const uint8_t *lut, in
     }
 }
 
+/* Records that a task ran on cpu. Most tasks find their bit already set: a load first
+ * keeps the shared line from bouncing between workers on every task. */
+static void mark_cpu(threads_state *st, int cpu)
+{
+    if (cpu < 0 || cpu >= IMG_CPU_MASK_CPUS)
+        return;
+    _Atomic uint64_t *word = &st->cpu_bits[cpu / 64];
+    uint64_t bit = (uint64_t)1 << (cpu % 64);
+    if (!(atomic_load_explicit(word, memory_order_relaxed) & bit))
+        atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
+}
+
 static void run_task(void *arg, int index, int worker)
 {
     const job *j = arg;
@@ -266,12 +282,12 @@ static void run_task(void *arg, int index, int worker)
     const uint8_t *lut = img_is_alpha_plane(j->src->channels, plane) ? NULL : j->lut;
     worker_scratch *ws = &st->scratch[worker];
 
+    /* Where the task starts and ends (a worker may migrate in between): whether the
+     * run was parallel is read from these, traced or not. */
     int64_t start = 0;
-    int cpu = -1;
-    if (st->tracing) {
-        cpu = sched_getcpu();
+    int cpu = sched_getcpu();
+    if (st->tracing)
         start = img_trace_now_ns();
-    }
     switch (j->kind) {
     case JOB_POINT:
         point_band(j, lut, plane, y0, y1);
@@ -283,12 +299,18 @@ static void run_task(void *arg, int index, int worker)
         resize_band(j, ws, lut, plane, y0, y1);
         break;
     }
+    int cpu_end = sched_getcpu();
     if (st->tracing) {
         int64_t end = img_trace_now_ns();
         img_trace_event *e = img_trace_slot(&st->trace);
         if (e)
-            *e = (img_trace_event){j->name, band, plane, worker, cpu < 0 ? -1 : cpu, start, end};
+            *e = (img_trace_event){.stage = j->name, .band = band, .plane = plane,
+                                   .worker = worker, .cpu = cpu < 0 ? -1 : cpu,
+                                   .cpu_end = cpu_end < 0 ? -1 : cpu_end,
+                                   .start_ns = start, .end_ns = end};
     }
+    mark_cpu(st, cpu);
+    mark_cpu(st, cpu_end);
 }
 
 /* ---- batches ---- */
@@ -458,6 +480,8 @@ static int threads_init(void **state, const img_backend_options *options, img_er
     st->threads = threads;
     st->band_rows_option = band_rows;
     atomic_init(&st->trace.count, 0);
+    for (int w = 0; w < IMG_CPU_MASK_CPUS / 64; w++)
+        atomic_init(&st->cpu_bits[w], 0);
     st->scratch = calloc((size_t)threads, sizeof *st->scratch);
     if (!st->scratch) {
         threads_destroy(st);
@@ -554,14 +578,17 @@ static int threads_run_pipeline(void *state, img_image *dst, const img_image *sr
         jobs[njobs++] = (job){.kind = JOB_POINT, .name = point ? "point" : "copy", .lut = lut,
                               .src = src, .dst = dst};
     }
-    int tasks = 0;
+    int tasks = 0, widest = 0;
     for (int i = 0; i < njobs; i++) {
         jobs[i].st = st;
         jobs[i].plan = plan;
         if (plan_job(st, &jobs[i], err) != 0)
             return -1;
         tasks += job_tasks(&jobs[i]);
+        widest = max_int(widest, job_tasks(&jobs[i]));
     }
+    for (int w = 0; w < IMG_CPU_MASK_CPUS / 64; w++)
+        atomic_store_explicit(&st->cpu_bits[w], 0, memory_order_relaxed);
     st->tracing = st->trace_path != NULL;
     if (st->tracing && img_trace_reserve(&st->trace, (size_t)tasks, err) != 0)
         return -1;
@@ -582,7 +609,11 @@ static int threads_run_pipeline(void *state, img_image *dst, const img_image *sr
         .batches = njobs,
         .band_rows = jobs[0].band_rows,
         .scratch_grows = st->grows,
+        .widest_batch = widest,
     };
+    for (int w = 0; w < IMG_CPU_MASK_CPUS / 64; w++)
+        st->last.cpus_seen.bits[w] = atomic_load_explicit(&st->cpu_bits[w], memory_order_relaxed);
+    st->last.cpus_used = img_cpu_mask_count(&st->last.cpus_seen);
     st->have_stats = true;
 
     /* Outside the measured time: the file is about the run, not part of it. */
@@ -607,11 +638,13 @@ static void threads_describe(void *state, char *buf, size_t len)
     if (!st) {
         snprintf(buf, len, "not initialised");
     } else if (st->band_rows_option > 0) {
-        snprintf(buf, len, "%d thread%s, band %d rows", st->threads, st->threads == 1 ? "" : "s",
-                 st->band_rows_option);
+        snprintf(buf, len, "%d thread%s, band %d row%s", st->threads,
+                 st->threads == 1 ? "" : "s", st->band_rows_option,
+                 st->band_rows_option == 1 ? "" : "s");
     } else if (st->have_stats) {
-        snprintf(buf, len, "%d thread%s, band %d rows (auto)", st->threads,
-                 st->threads == 1 ? "" : "s", st->last.band_rows);
+        snprintf(buf, len, "%d thread%s, band %d row%s (auto)", st->threads,
+                 st->threads == 1 ? "" : "s", st->last.band_rows,
+                 st->last.band_rows == 1 ? "" : "s");
     } else {
         snprintf(buf, len, "%d thread%s, band auto", st->threads, st->threads == 1 ? "" : "s");
     }
@@ -637,6 +670,64 @@ static void threads_breakdown(void *state, img_breakdown *out)
     out->part[3].seconds = (double)st->last.involuntary_switches;
 }
 
+int img_threads_expected_cpus(int threads, int cores, int widest_batch)
+{
+    int n = 0;
+    const int limits[] = {threads, cores, widest_batch};
+    for (int i = 0; i < 3; i++)
+        if (limits[i] > 0 && (n == 0 || limits[i] < n))
+            n = limits[i];
+    return n > 0 ? n : 1;
+}
+
+bool img_threads_disturbed(double cpus_used, int expected)
+{
+    return cpus_used > 0 && expected >= 2 && cpus_used < expected;
+}
+
+void img_cpu_mask_add(img_cpu_mask *m, int cpu)
+{
+    if (cpu >= 0 && cpu < IMG_CPU_MASK_CPUS)
+        m->bits[cpu / 64] |= (uint64_t)1 << (cpu % 64);
+}
+
+void img_cpu_mask_or(img_cpu_mask *m, const img_cpu_mask *other)
+{
+    for (int w = 0; w < IMG_CPU_MASK_CPUS / 64; w++)
+        m->bits[w] |= other->bits[w];
+}
+
+static bool mask_has(const img_cpu_mask *m, int cpu)
+{
+    return cpu >= 0 && cpu < IMG_CPU_MASK_CPUS && (m->bits[cpu / 64] >> (cpu % 64)) & 1;
+}
+
+int img_cpu_mask_count(const img_cpu_mask *m)
+{
+    int n = 0;
+    for (int c = 0; c < IMG_CPU_MASK_CPUS; c++)
+        n += mask_has(m, c);
+    return n;
+}
+
+void img_cpu_mask_format(const img_cpu_mask *m, char *buf, size_t len)
+{
+    size_t n = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int c = 0; c < IMG_CPU_MASK_CPUS && n < len; c++) {
+        if (!mask_has(m, c))
+            continue;
+        int e = c;
+        while (mask_has(m, e + 1))
+            e++;
+        int k = e > c ? snprintf(buf + n, len - n, "%s%d-%d", n ? "," : "", c, e)
+                      : snprintf(buf + n, len - n, "%s%d", n ? "," : "", c);
+        n += k > 0 ? (size_t)k : 0;
+        c = e;
+    }
+}
+
 int img_threads_last_stats(void *state, img_threads_stats *out)
 {
     const threads_state *st = state;
@@ -650,6 +741,7 @@ const img_backend img_backend_threads = {
     .name = "threads",
     .description = "pthreads pool: row bands as tasks; interleaved on one core, parallel on many",
     .flags = IMG_BACKEND_THREADED,
+    .options = IMG_OPTION_THREADS | IMG_OPTION_BAND_ROWS | IMG_OPTION_TRACE,
     .probe = threads_probe,
     .init = threads_init,
     .destroy = threads_destroy,

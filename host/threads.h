@@ -6,7 +6,18 @@
 #ifndef IMG_HOST_THREADS_H
 #define IMG_HOST_THREADS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "error.h"
+
+/* CPUs a run's tasks were seen on, as a bit set (CPU n is bit n % 64 of word n / 64);
+ * CPUs beyond IMG_CPU_MASK_CPUS are not recorded. */
+enum { IMG_CPU_MASK_CPUS = 1024 };
+typedef struct img_cpu_mask {
+    uint64_t bits[IMG_CPU_MASK_CPUS / 64];
+} img_cpu_mask;
 
 /* Measured around one run_pipeline() call. The context switches are those of the
  * whole process (getrusage RUSAGE_SELF: the caller and every worker). */
@@ -20,11 +31,38 @@ typedef struct img_threads_stats {
     int batches;                /* batches, i.e. barriers the run waited at */
     int band_rows;              /* band height of the run's first batch */
     int scratch_grows;          /* scratch (re)allocations the run needed: 0 once warm */
+    int widest_batch;           /* tasks in the run's largest batch */
+    int cpus_used;              /* distinct CPUs the tasks ran on (sched_getcpu() at each
+                                 * task's start and end); 0 when unknown */
+    img_cpu_mask cpus_seen;     /* which ones */
 } img_threads_stats;
 
 /* Copies the statistics of the last run_pipeline() on a threads-backend state.
  * Fails when there has been no successful run yet. */
 int img_threads_last_stats(void *state, img_threads_stats *out);
+
+/* ---- were the tasks really in parallel? ----
+ *
+ * On a shared machine the scheduler may keep every worker on one CPU although the
+ * process may use several: the run is then concurrent, not parallel, whatever the
+ * affinity says. These helpers let bench and the charts say so instead of presenting
+ * such a run as the parallel case. */
+
+/* How many CPUs a run could keep busy at once: the smallest of threads, cores (the CPUs
+ * it was allowed) and widest_batch (tasks in its largest batch); an argument <= 0 is
+ * unknown and left out. At least 1. */
+int img_threads_expected_cpus(int threads, int cores, int widest_batch);
+
+/* True when tasks that could have run on `expected` CPUs at once (>= 2) ran on fewer:
+ * cpus_used is the number of distinct CPUs they ran on (a median over runs may be
+ * fractional); cpus_used <= 0 means not recorded and is never disturbed. */
+bool img_threads_disturbed(double cpus_used, int expected);
+
+void img_cpu_mask_add(img_cpu_mask *m, int cpu);
+void img_cpu_mask_or(img_cpu_mask *m, const img_cpu_mask *other);
+int img_cpu_mask_count(const img_cpu_mask *m);
+/* The set as a CPU list, "0", "0-3,6"; "" when empty. */
+void img_cpu_mask_format(const img_cpu_mask *m, char *buf, size_t len);
 
 /* Number of online CPUs (at least 1). */
 int img_online_cpus(void);

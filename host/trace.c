@@ -118,8 +118,8 @@ static void print_events(FILE *f, const img_trace *trace, int threads)
         print_us(f, e->end_ns - e->start_ns);
         fprintf(f,
                 ", \"pid\": 1, \"tid\": %d, "
-                "\"args\": {\"cpu\": %d, \"band\": %d, \"plane\": %d}}",
-                e->worker, e->cpu, e->band, e->plane);
+                "\"args\": {\"cpu\": %d, \"cpu_end\": %d, \"band\": %d, \"plane\": %d}}",
+                e->worker, e->cpu, e->cpu_end, e->band, e->plane);
     }
     /* ts 0 is `origin` on CLOCK_MONOTONIC, kept so traces can be lined up with others. */
     fputs("\n], \"otherData\": {\"clock\": \"CLOCK_MONOTONIC\", \"origin_us\": \"", f);

@@ -21,6 +21,7 @@ typedef struct img_trace_event {
     int plane;
     int worker;          /* pool worker index: the trace's thread id */
     int cpu;             /* sched_getcpu() when the task started, -1 if unknown */
+    int cpu_end;         /* sched_getcpu() when it ended (it may have migrated), -1 if unknown */
     int64_t start_ns;    /* CLOCK_MONOTONIC */
     int64_t end_ns;
 } img_trace_event;

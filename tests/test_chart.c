@@ -14,6 +14,7 @@
 
 #include "chart.h"
 #include "test_helpers.h"
+#include "threads.h"
 
 #define FIXTURE IMGPIPE_SOURCE_DIR "/tests/fixtures/chart"
 
@@ -114,6 +115,115 @@ static bool contains_line(const char *text, const char *line)
 
 #define ASSERT_LINE(text, line) \
     cr_assert(contains_line(text, line), "missing line\n  %s\nin:\n%s", line, text)
+
+/* ---- crafted bench folders ---- */
+
+/* The columns bench.csv has, those the charts read; rows are given in this order. */
+#define CRAFTED_HEADER                                                                       \
+    "backend,setting,simd,threads,cpus,width,height,verdict,reps,median_s,q1_s,q3_s,"      \
+    "mpix_per_s,gb_per_s,speedup_vs_serial,ivcsw_per_run,stage_brightness_s,"              \
+    "stage_contrast_s,stage_blur_s,stage_resize_s,cpus_used_per_run,cpus_ran_on,disturbed," \
+    "note\n"
+
+/* A 4k run as bench writes it on a 2-core machine with serial and threads: the main
+ * threads row (2 threads) timed stage by stage, then the scaling series pinned to CPU 0
+ * and on all cores, without stage times; threads=4 on all cores is the fastest. The
+ * all-cores rows with more than one thread ran on CPU 0 only when `disturbed`. */
+static void write_threads_run(const char *dir, bool disturbed)
+{
+    char path[512], csv[8192];
+    int n = snprintf(csv, sizeof csv, "%s",
+                     CRAFTED_HEADER
+                     "serial,default,,1,all,3840,2160,bit-exact,10,0.631,0.62,0.64,13.1,0.05,1,"
+                     "1,0.012,0.0175,0.56,0.0193,,,,\n"
+                     "threads,default,,2,all,3840,2160,bit-exact,10,0.0918,0.09,0.093,90.4,0.4,"
+                     "6.9,1,0.0038,0.0037,0.0752,0.0125,2.00,0-1,0,\"2 threads, band 64 rows "
+                     "(auto)\"\n");
+    static const int counts[] = {1, 2, 4, 8};
+    static const double pinned[] = {0.1796, 0.1793, 0.1797, 0.1808};
+    static const double all[] = {0.1800, 0.0906, 0.0905, 0.0917};
+    for (int series = 0; series < 2; series++)
+        for (int i = 0; i < 4; i++) {
+            double m = series ? all[i] : pinned[i];
+            bool bad = series == 1 && disturbed && counts[i] > 1;
+            n += snprintf(csv + n, sizeof csv - (size_t)n,
+                          "threads,threads=%d,,%d,%s,3840,2160,bit-exact,10,%.4f,%.4f,%.4f,%.1f,"
+                          "0.3,%.2f,%d,,,,,%s,%s,%d,\n",
+                          counts[i], counts[i], series ? "all" : "0", m, m * 0.99, m * 1.01,
+                          8.2944 / m, 0.631 / m, 1 + 10 * i,
+                          series && !bad ? (counts[i] > 1 ? "2.00" : "1.00") : "1.00",
+                          series && !bad && counts[i] > 1 ? "0-1" : "0", bad ? 1 : 0);
+        }
+    snprintf(path, sizeof path, "%s/bench.csv", dir);
+    write_text(path, csv);
+}
+
+/* bench.json of a 2-core machine; trace_files is the JSON array's inside, or NULL for
+ * none at all (an older bench.json). */
+static void write_bench_json(const char *dir, const char *trace_files)
+{
+    char path[512], json[2048];
+    snprintf(json, sizeof json,
+             "{\n  \"environment\": {\n    \"cpu_model\": \"Test CPU\",\n"
+             "    \"cores_online\": 2,\n    \"cores_allowed\": 2,\n"
+             "    \"date\": \"2026-01-02T03:04:05Z\"\n  },\n"
+             "  \"command_line\": \"imgpipe bench\",%s%s%s\n"
+             "  \"copy_bandwidth_gb_per_s\": 20.000,\n  \"rows\": []\n}\n",
+             trace_files ? "\n  \"trace_files\": [" : "", trace_files ? trace_files : "",
+             trace_files ? "]," : "");
+    snprintf(path, sizeof path, "%s/bench.json", dir);
+    write_text(path, json);
+}
+
+/* A trace of `workers` workers, two stages of 8 tasks each; task i starts on
+ * cpu_start(i) and ends on cpu_end(i) (-1: the key is left out, as in older traces). */
+static void write_trace(const char *path, int workers, int (*cpu_start)(int), int (*cpu_end)(int))
+{
+    char text[16384];
+    int n = snprintf(text, sizeof text, "{\"traceEvents\": [\n"
+                                        "{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, "
+                                        "\"tid\": 0, \"args\": {\"name\": \"worker 0\"}}");
+    for (int i = 0; i < 16; i++) {
+        char end[32] = "";
+        if (cpu_end(i) >= 0)
+            snprintf(end, sizeof end, ", \"cpu_end\": %d", cpu_end(i));
+        n += snprintf(text + n, sizeof text - (size_t)n,
+                      ",\n{\"name\": \"%s band %d\", \"cat\": \"%s\", \"ph\": \"X\", "
+                      "\"ts\": %d.000, \"dur\": 900.000, \"pid\": 1, \"tid\": %d, "
+                      "\"args\": {\"cpu\": %d%s, \"band\": %d, \"plane\": 0}}",
+                      i < 8 ? "point+blur" : "resize", i % 8, i < 8 ? "point+blur" : "resize",
+                      (i / workers) * 1000, i % workers, cpu_start(i), end, i % 8);
+    }
+    snprintf(text + n, sizeof text - (size_t)n, "\n]}\n");
+    write_text(path, text);
+}
+
+static int cpu_zero(int task)
+{
+    (void)task;
+    return 0;
+}
+
+static int cpu_unknown(int task)
+{
+    (void)task;
+    return -1;
+}
+
+/* Even tasks end on CPU 1: the worker migrated, so the run did use both CPUs. */
+static int cpu_migrated(int task)
+{
+    return task % 2;
+}
+
+static void write_traces(const char *dir, int (*all_start)(int), int (*all_end)(int))
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/trace_one_core.json", dir);
+    write_trace(path, 4, cpu_zero, cpu_zero);
+    snprintf(path, sizeof path, "%s/trace_all_cores.json", dir);
+    write_trace(path, 4, all_start, all_end);
+}
 
 /* ---- CSV ---- */
 
@@ -390,6 +500,149 @@ Test(chart_prepare, missing_data_skips_charts_not_the_report)
     remove_tree(dir);
 }
 
+/* Issue 16, item 14: the breakdown's threads bar had no stages in every run, because
+ * the fastest threads row at the largest size is one of the scaling series (not timed
+ * stage by stage). The bar is now the fastest row that has stage times. */
+Test(chart_prepare, breakdown_threads_bar_has_stage_times)
+{
+    char dir[256], data[300];
+    make_temp_dir(dir, sizeof dir, "chart-breakdown");
+    write_threads_run(dir, false);
+    snprintf(data, sizeof data, "%s/chart-data", dir);
+    img_chart_summary s;
+    img_error err;
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert(s.ready[IMG_CHART_BREAKDOWN], "%s", s.skipped[IMG_CHART_BREAKDOWN]);
+    char *text = slurp_in(data, "breakdown.dat");
+    ASSERT_LINE(text, "\"threads\" 91.8000 3.8000 3.7000 75.2000 12.5000");
+    cr_assert_null(strstr(text, "threads=4"), "the scaling row has no stages to show:\n%s", text);
+    free(text);
+    /* The roofline still shows each backend's fastest setting. */
+    text = slurp_in(data, "roofline.dat");
+    cr_assert(strstr(text, "\"threads threads=4\"") != NULL, "%s", text);
+    free(text);
+    remove_tree(dir);
+}
+
+/* Issue 16, item 12: a chart that is skipped says why, and the true reason: a backend
+ * that was not run is not "no bit-exact rows". */
+Test(chart_prepare, skip_reasons_tell_what_was_not_run)
+{
+    char dir[256], data[300], path[400];
+    make_temp_dir(dir, sizeof dir, "chart-reasons");
+    snprintf(data, sizeof data, "%s/chart-data", dir);
+    snprintf(path, sizeof path, "%s/bench.csv", dir);
+    img_chart_summary s;
+    img_error err;
+
+    /* serial alone. */
+    write_text(path, CRAFTED_HEADER "serial,default,,1,all,64,48,bit-exact,3,0.001,0.001,0.001,"
+                                    "3.1,0.01,1,0,,,,,,,,\n");
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert_str_eq(s.skipped[IMG_CHART_SIMD_LEVELS], "the simd backend was not run");
+    cr_assert_str_eq(s.skipped[IMG_CHART_THREADS_SCALING], "the threads backend was not run");
+    cr_assert_str_eq(s.skipped[IMG_CHART_TIMELINE],
+                     "the threads backend was not run (no trace_one_core.json in the folder)");
+    cr_assert_str_eq(s.skipped[IMG_CHART_SPEEDUP],
+                     "only serial was run: nothing to compare with it");
+
+    /* simd ran, but no level was bit-exact; threads ran without its scaling series;
+     * serial failed. */
+    write_text(path, CRAFTED_HEADER
+               "serial,default,,1,all,64,48,ERROR,0,,,,,,,,,,,,,,,out of memory\n"
+               "simd,simd=avx512,avx512,1,all,64,48,unavailable,0,,,,,,,,,,,,,,,no avx512f\n"
+               "simd,simd=avx2,avx2,1,all,64,48,MISMATCH,0,,,,,,,,,,,,,,,not timed\n"
+               "threads,threads=2,,2,all,64,48,bit-exact,3,0.001,0.001,0.001,3.1,0.01,,0,,,,,"
+               "2.00,0-1,0,\n");
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert_str_eq(s.skipped[IMG_CHART_SIMD_LEVELS], "no bit-exact rows of the simd backend");
+    cr_assert(strstr(s.skipped[IMG_CHART_THREADS_SCALING], "without a scaling series") != NULL,
+              "%s", s.skipped[IMG_CHART_THREADS_SCALING]);
+    cr_assert_str_eq(s.skipped[IMG_CHART_SPEEDUP],
+                     "serial was not bit-exact and timed: there is no baseline to compare with");
+    cr_assert_str_eq(s.skipped[IMG_CHART_TIMELINE],
+                     "no trace_one_core.json in the folder (a trace of the threads backend)");
+
+    /* Nothing timed at all. */
+    write_text(path, CRAFTED_HEADER
+               "simd,simd=avx2,avx2,1,all,64,48,MISMATCH,0,,,,,,,,,,,,,,,not timed\n");
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert_str_eq(s.skipped[IMG_CHART_THROUGHPUT], "no row was bit-exact and timed");
+    cr_assert_str_eq(s.skipped[IMG_CHART_BREAKDOWN], "no row was bit-exact and timed");
+    cr_assert_str_eq(s.skipped[IMG_CHART_ROOFLINE], "no row was bit-exact and timed");
+    cr_assert_str_eq(s.skipped[IMG_CHART_SPEEDUP],
+                     "the serial backend was not run: there is no baseline to compare with");
+    remove_tree(dir);
+}
+
+/* Issue 16, item 15: the detection itself. A run on all cores was disturbed when its
+ * tasks, which could have used min(threads, cores, tasks of a batch) CPUs at once, ran
+ * on fewer. */
+Test(threads_cpus, disturbed_detection)
+{
+    cr_assert_eq(img_threads_expected_cpus(2, 2, 0), 2);
+    cr_assert_eq(img_threads_expected_cpus(4, 2, 100), 2, "more threads than cores");
+    cr_assert_eq(img_threads_expected_cpus(8, 16, 3), 3, "only three tasks to spread");
+    cr_assert_eq(img_threads_expected_cpus(4, 0, 0), 4, "unknown cores: the threads");
+    cr_assert_eq(img_threads_expected_cpus(0, 0, 0), 1);
+
+    cr_assert(img_threads_disturbed(1, 2), "every task on one of two CPUs");
+    cr_assert(img_threads_disturbed(1.5, 2), "half the runs on one CPU (median)");
+    cr_assert(img_threads_disturbed(3, 4));
+    cr_assert_not(img_threads_disturbed(2, 2));
+    cr_assert_not(img_threads_disturbed(1, 1), "pinned: one CPU is the point");
+    cr_assert_not(img_threads_disturbed(0, 4), "not recorded");
+
+    img_cpu_mask m = {{0}};
+    char list[64];
+    img_cpu_mask_format(&m, list, sizeof list);
+    cr_assert_str_eq(list, "");
+    img_cpu_mask_add(&m, 0);
+    img_cpu_mask_format(&m, list, sizeof list);
+    cr_assert_str_eq(list, "0");
+    img_cpu_mask_add(&m, 1);
+    img_cpu_mask_add(&m, 2);
+    img_cpu_mask_add(&m, 3);
+    img_cpu_mask_add(&m, 6);
+    img_cpu_mask_add(&m, 100);
+    img_cpu_mask_add(&m, -1);
+    img_cpu_mask_add(&m, IMG_CPU_MASK_CPUS);
+    img_cpu_mask_format(&m, list, sizeof list);
+    cr_assert_str_eq(list, "0-3,6,100");
+    cr_assert_eq(img_cpu_mask_count(&m), 6);
+}
+
+/* A trace whose all-cores tasks started on CPU 0 but half of them ended on CPU 1 did use
+ * both CPUs: not disturbed. Without bench.json the cores are unknown and nothing is
+ * claimed either. */
+Test(chart_prepare, trace_cpus_at_start_and_end)
+{
+    char dir[256], data[300];
+    make_temp_dir(dir, sizeof dir, "chart-migrated");
+    snprintf(data, sizeof data, "%s/chart-data", dir);
+    write_threads_run(dir, false);
+    write_bench_json(dir, "\"trace_one_core.json\", \"trace_all_cores.json\"");
+    write_traces(dir, cpu_zero, cpu_migrated);
+    img_chart_summary s;
+    img_error err;
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    char *text = slurp_in(data, "timeline_info.dat");
+    ASSERT_LINE(text, "\"all cores: 4 workers on CPUs 0-1\" 4");
+    free(text);
+    cr_assert_str_eq(s.warning[IMG_CHART_TIMELINE], "");
+
+    /* An older trace without cpu_end, all on CPU 0, no bench.json: no claim. */
+    char path[400];
+    snprintf(path, sizeof path, "%s/bench.json", dir);
+    unlink(path);
+    write_traces(dir, cpu_zero, cpu_unknown);
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    text = slurp_in(data, "timeline_info.dat");
+    ASSERT_LINE(text, "\"all cores: 4 workers on CPU 0\" 4");
+    free(text);
+    remove_tree(dir);
+}
+
 Test(chart_prepare, missing_csv_names_the_file)
 {
     img_chart_summary s;
@@ -477,6 +730,90 @@ static int assert_links_exist(const char *dir, const char *html)
     return links;
 }
 
+/* The chart's drawing is in the page: a sample of the SVG file's lines (those the
+ * inlining leaves as they are: no ids or references to them) appears verbatim. */
+static void assert_svg_inlined(const char *dir, const char *name, const char *html)
+{
+    char file[128];
+    snprintf(file, sizeof file, "%s.svg", name);
+    char *svg = slurp_in(dir, file);
+    int checked = 0, line_no = 0;
+    for (char *line = strstr(svg, "<svg"); line && *line; line_no++) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (line_no % 7 == 0 && strlen(line) > 24 && !strstr(line, "id=") &&
+            !strstr(line, "href=") && !strstr(line, "url(#") && !strstr(line, "<title>") &&
+            !strstr(line, "<svg")) {
+            cr_assert(strstr(html, line) != NULL, "%s is not in the page: line %d\n%s", file,
+                      line_no, line);
+            checked++;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    cr_assert_geq(checked, 10, "%s: only %d lines checked", file, checked);
+    free(svg);
+}
+
+/* Every id="..." or id='...' of the page appears once. */
+static void assert_ids_unique(const char *html)
+{
+    int ids = 0;
+    for (const char *p = html; (p = strstr(p, "id=")) != NULL; p += 3) {
+        if (p == html || !(p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\t') ||
+            (p[3] != '"' && p[3] != '\''))
+            continue;
+        const char *v = p + 4, *end = strchr(v, p[3]);
+        cr_assert_not_null(end);
+        char pattern[300];
+        snprintf(pattern, sizeof pattern, "id=%c%.*s%c", p[3], (int)(end - v), v, p[3]);
+        const char *first = strstr(html, pattern);
+        cr_assert_eq(first, p, "id %s appears twice", pattern);
+        /* The other quote style may not repeat it either. */
+        pattern[3] = pattern[strlen(pattern) - 1] = p[3] == '"' ? '\'' : '"';
+        cr_assert_null(strstr(html, pattern), "id %s appears twice", pattern);
+        ids++;
+    }
+    cr_assert_gt(ids, 7);
+}
+
+/* Issue 16, item 4: index.html loaded every chart from a file beside it, so the page
+ * sent alone showed none. The SVGs are now in the page, prolog stripped and ids made
+ * unique; the PNG and SVG files stay beside it. */
+Test(binary_chart, page_holds_the_charts_themselves, .timeout = 120)
+{
+    cr_assert(img_gnuplot_available(), "gnuplot-nox is needed for this test (.ci/setup)");
+    char dir[256];
+    copy_fixture(dir, sizeof dir);
+    result r;
+    RUN(&r, NULL, NULL, "chart", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    char *html = slurp_in(dir, "index.html");
+    cr_assert_null(strstr(html, "src="), "the page loads nothing: charts are inline");
+    cr_assert_null(strstr(html, "<img"));
+    for (size_t i = 0; i < CHART_NAMES; i++) {
+        char link[128];
+        snprintf(link, sizeof link, "href=\"%s.", chart_names[i]);
+        cr_assert_null(strstr(html, link), "the page depends on %s.*", chart_names[i]);
+        assert_svg_inlined(dir, chart_names[i], html);
+        assert_png(dir, chart_names[i]);   /* kept beside the page */
+    }
+    int svgs = 0;
+    for (const char *p = html; (p = strstr(p, "<svg ")) != NULL; p++)
+        svgs++;
+    cr_assert_eq(svgs, (int)CHART_NAMES);
+    cr_assert_null(strstr(html, "<?xml"), "the SVGs' XML declarations are stripped");
+    cr_assert_null(strstr(html, "<!DOCTYPE svg"));
+    cr_assert_null(strstr(html, "<title>Gnuplot</title>"));
+    cr_assert(strstr(html, "aria-label=\"Threads: task timeline per worker\"") != NULL);
+    assert_ids_unique(html);
+    /* References follow their ids. */
+    cr_assert(strstr(html, "id='timeline-gpPt5'") != NULL);
+    cr_assert_null(strstr(html, "href='#gpPt"), "a reference left pointing at another chart");
+    free(html);
+    remove_tree(dir);
+}
+
 Test(binary_chart, draws_every_chart_and_a_self_contained_page, .timeout = 120)
 {
     cr_assert(img_gnuplot_available(), "gnuplot-nox is needed for this test (.ci/setup)");
@@ -490,12 +827,12 @@ Test(binary_chart, draws_every_chart_and_a_self_contained_page, .timeout = 120)
         assert_png(dir, chart_names[i]);
     char *html = slurp_in(dir, "index.html");
     int links = assert_links_exist(dir, html);
-    /* 7 charts x (img + 2 SVG links) + bench.csv twice + json, 2 traces, log */
-    cr_assert_geq(links, 7 * 3 + 5, "only %d links", links);
+    /* bench.csv twice + json, 2 traces, log; the charts are inline */
+    cr_assert_geq(links, 6, "only %d links", links);
     for (size_t i = 0; i < CHART_NAMES; i++) {
-        char img[128];
-        snprintf(img, sizeof img, "src=\"%s.png\"", chart_names[i]);
-        cr_assert(strstr(html, img) != NULL, "index.html lacks %s", img);
+        char figure[128];
+        snprintf(figure, sizeof figure, "<figure id=\"chart-%s\">\n<svg ", chart_names[i]);
+        cr_assert(strstr(html, figure) != NULL, "index.html lacks %s", figure);
     }
     /* Every row, the refused ones with their notes (escaped), and the environment. */
     cr_assert(strstr(html, "<td class=\"bad\">MISMATCH</td>") != NULL);
@@ -618,10 +955,233 @@ Test(binary_chart, bench_draws_its_charts, .timeout = 120)
     char expect[400];
     snprintf(expect, sizeof expect, "charts: %s/index.html", dir);
     cr_assert(strstr(r.out, expect) != NULL, "%s", r.out);
-    cr_assert(strstr(r.out, "chart threads_scaling skipped") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "chart threads_scaling skipped: the threads backend was not run\n") !=
+                  NULL,
+              "%s", r.out);
+    /* Issue 16, item 12: not run is not "no bit-exact rows". */
+    cr_assert(strstr(r.out, "chart simd_levels skipped: the simd backend was not run\n") != NULL,
+              "%s", r.out);
+    cr_assert(strstr(r.out, "chart timeline skipped: the threads backend was not run\n") != NULL,
+              "%s", r.out);
+    cr_assert(strstr(r.out, "chart speedup skipped: only serial was run: nothing to compare "
+                            "with it\n") != NULL,
+              "%s", r.out);
     assert_png(dir, "throughput");
     char *html = slurp_in(dir, "index.html");
     assert_links_exist(dir, html);
     free(html);
+    remove_tree(dir);
+}
+
+/* Issue 16, item 13: reusing --out redrew timeline.png from an earlier run's traces
+ * although no threads backend ran. bench now removes what an earlier run left and
+ * says so, and lists its own traces in bench.json. */
+Test(binary_chart, bench_removes_an_earlier_runs_outputs, .timeout = 180)
+{
+    cr_assert(img_gnuplot_available(), "gnuplot-nox is needed for this test (.ci/setup)");
+    char dir[256], path[400];
+    make_temp_dir(dir, sizeof dir, "bench-rerun");
+    result r;
+    /* A run with the threads backend: its traces are recorded as its own. */
+    RUN(&r, NULL, NULL, "bench", "--backends", "threads", "--sizes", "48x32", "--reps", "1",
+        "--warmup", "0", "--min-time", "0", "--out", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    char *json = slurp_in(dir, "bench.json");
+    cr_assert(strstr(json, "\"trace_files\": [\"trace_one_core.json\", "
+                           "\"trace_all_cores.json\"]") != NULL,
+              "%s", json);
+    free(json);
+    snprintf(path, sizeof path, "%s/timeline.png", dir);
+    cr_assert_eq(access(path, F_OK), 0, "%s", r.out);
+    /* Where the tasks ran is recorded for every threads row. */
+    char *csv = slurp_in(dir, "bench.csv");
+    cr_assert(strstr(csv, ",cpus_used_per_run,cpus_ran_on,disturbed,") != NULL, "%s", csv);
+    free(csv);
+    img_chart_table t;
+    img_error err;
+    snprintf(path, sizeof path, "%s/bench.csv", dir);
+    cr_assert_eq(img_chart_table_load(path, &t, &err), 0, "%s", err.message);
+    int threads_rows = 0;
+    for (int i = 0; i < t.row_count; i++) {
+        if (strcmp(t.rows[i].backend, "threads") != 0) {
+            cr_assert_eq(t.rows[i].disturbed, -1, "only the threads backend records CPUs");
+            continue;
+        }
+        threads_rows++;
+        cr_assert(t.rows[i].disturbed == 0 || t.rows[i].disturbed == 1, "row %d", i);
+        cr_assert_geq(t.rows[i].cpus_used, 1.0);
+        cr_assert_neq(t.rows[i].cpus_ran_on[0], '\0');
+    }
+    cr_assert_eq(threads_rows, 9, "the main row and the scaling series");
+    img_chart_table_free(&t);
+
+    /* Something of the user's stays. */
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    write_text(path, "mine");
+    /* The next run, serial only, into the same folder. */
+    RUN(&r, NULL, NULL, "bench", "--backends", "serial", "--sizes", "16x16", "--reps", "1",
+        "--min-time", "0", "--out", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    char expect[400];
+    snprintf(expect, sizeof expect, " files of an earlier run in %s\n", dir);
+    const char *said = strstr(r.out, expect);
+    cr_assert_not_null(said, "%s", r.out);
+    const char *line = said;
+    while (line > r.out && line[-1] != '\n')
+        line--;
+    cr_assert(strncmp(line, "removed ", 8) == 0 && atoi(line + 8) >= 10, "%s", r.out);
+    static const char *const gone[] = {"trace_one_core.json", "trace_all_cores.json",
+                                       "timeline.png", "timeline.svg", "threads_scaling.png",
+                                       "chart-data/timeline_one.dat"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, gone[i]);
+        cr_assert_eq(access(path, F_OK), -1, "%s of the earlier run is still there", gone[i]);
+    }
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    cr_assert_eq(access(path, F_OK), 0, "a file bench does not write was removed");
+    json = slurp_in(dir, "bench.json");
+    cr_assert(strstr(json, "\"trace_files\": []") != NULL, "%s", json);
+    free(json);
+    cr_assert(strstr(r.out, "chart timeline skipped: the threads backend was not run\n") != NULL,
+              "%s", r.out);
+    char *html = slurp_in(dir, "index.html");
+    assert_links_exist(dir, html);
+    cr_assert_null(strstr(html, "href=\"trace_"), "no trace is this run's");
+    cr_assert(strstr(html, "<td>trace_files</td><td>none (no traces in this run)</td>") != NULL);
+    free(html);
+    /* A third run into a clean folder has nothing to remove and says nothing. */
+    remove_tree(dir);
+    make_temp_dir(dir, sizeof dir, "bench-fresh");
+    RUN(&r, NULL, NULL, "bench", "--backends", "serial", "--sizes", "16x16", "--reps", "1",
+        "--min-time", "0", "--out", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert_null(strstr(r.out, "of an earlier run"), "%s", r.out);
+    remove_tree(dir);
+}
+
+/* Issue 16, item 13: `imgpipe chart DIR` uses only the traces bench.json lists when it
+ * lists them; an older bench.json (no list) keeps drawing whatever is in the folder. */
+Test(binary_chart, chart_uses_only_the_runs_traces, .timeout = 120)
+{
+    cr_assert(img_gnuplot_available(), "gnuplot-nox is needed for this test (.ci/setup)");
+    char dir[256], path[400];
+    make_temp_dir(dir, sizeof dir, "chart-traces");
+    write_threads_run(dir, false);
+    write_traces(dir, cpu_migrated, cpu_migrated);
+    write_bench_json(dir, "");
+    result r;
+    RUN(&r, NULL, NULL, "chart", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.out, "chart timeline skipped: this run wrote no traces") != NULL, "%s",
+              r.out);
+    snprintf(path, sizeof path, "%s/timeline.png", dir);
+    cr_assert_eq(access(path, F_OK), -1);
+    char *html = slurp_in(dir, "index.html");
+    cr_assert_null(strstr(html, "href=\"trace_"), "another run's traces are not linked");
+    cr_assert(strstr(html, "none (no traces in this run)") != NULL);
+    free(html);
+
+    /* Listed: drawn. */
+    write_bench_json(dir, "\"trace_one_core.json\", \"trace_all_cores.json\"");
+    RUN(&r, NULL, NULL, "chart", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert_null(strstr(r.out, "chart timeline skipped"), "%s", r.out);
+    assert_png(dir, "timeline");
+
+    /* Listed but gone. */
+    snprintf(path, sizeof path, "%s/trace_all_cores.json", dir);
+    unlink(path);
+    RUN(&r, NULL, NULL, "chart", dir);
+    cr_assert(strstr(r.out, "chart timeline skipped: trace_all_cores.json, written by this run "
+                            "(bench.json), is missing") != NULL,
+              "%s", r.out);
+
+    /* No list at all: whatever is in the folder. */
+    write_traces(dir, cpu_migrated, cpu_migrated);
+    write_bench_json(dir, NULL);
+    RUN(&r, NULL, NULL, "chart", dir);
+    cr_assert_null(strstr(r.out, "chart timeline skipped"), "%s", r.out);
+    assert_png(dir, "timeline");
+    remove_tree(dir);
+}
+
+/* Issue 16, item 15: a 2-core run whose "all cores" series had every task on CPU 0 was
+ * drawn as the parallel case. bench.csv's disturbed flag and the trace's CPUs now mark
+ * it in both charts and in the report. */
+Test(binary_chart, disturbed_all_cores_series_is_marked, .timeout = 120)
+{
+    cr_assert(img_gnuplot_available(), "gnuplot-nox is needed for this test (.ci/setup)");
+    char dir[256];
+    make_temp_dir(dir, sizeof dir, "chart-disturbed");
+    write_threads_run(dir, true);
+    write_bench_json(dir, "\"trace_one_core.json\", \"trace_all_cores.json\"");
+    write_traces(dir, cpu_zero, cpu_zero);
+    result r;
+    RUN(&r, NULL, NULL, "chart", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.out, "chart threads_scaling: Disturbed: ") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "chart timeline: Disturbed: ") != NULL, "%s", r.out);
+    char *text = slurp_in(dir, "chart-data/threads_scaling.dat");
+    ASSERT_LINE(text, "\"pinned to CPU 0: threads interleave\"");
+    ASSERT_LINE(text, "\"all 2 cores, disturbed: all tasks ran on CPU 0\"");
+    cr_assert_null(strstr(text, "threads run in parallel"), "%s", text);
+    free(text);
+    text = slurp_in(dir, "chart-data/timeline_info.dat");
+    ASSERT_LINE(text, "\"pinned to one core: 4 workers on CPU 0\" 4");
+    ASSERT_LINE(text, "\"all 2 cores, disturbed: all tasks ran on CPU 0 (4 workers)\" 4");
+    free(text);
+    assert_png(dir, "threads_scaling");
+    assert_png(dir, "timeline");
+    char *html = slurp_in(dir, "index.html");
+    cr_assert(strstr(html, "Disturbed: in the all-cores series, threads=2, threads=4 and "
+                           "threads=8: all tasks ran on CPU 0.") != NULL);
+    cr_assert(strstr(html, "Disturbed: in the all-cores run all tasks ran on CPU 0 although 2 "
+                           "cores were allowed") != NULL);
+    cr_assert(strstr(html, "disturbed: its tasks ran on CPU 0 only") != NULL,
+              "the rows say it in the results table");
+    free(html);
+
+    /* The same folder undisturbed: the parallel case, no warning. */
+    write_threads_run(dir, false);
+    write_traces(dir, cpu_zero, cpu_migrated);
+    RUN(&r, NULL, NULL, "chart", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    text = slurp_in(dir, "chart-data/threads_scaling.dat");
+    ASSERT_LINE(text, "\"all 2 cores: threads run in parallel\"");
+    free(text);
+    html = slurp_in(dir, "index.html");
+    cr_assert_null(strstr(html, "isturbed"));
+    free(html);
+    remove_tree(dir);
+}
+
+/* Issue 16, item 15: the threads backend's trace says where each task started and
+ * ended. */
+Test(binary_chart, threads_trace_records_start_and_end_cpu, .timeout = 60)
+{
+    char dir[256], out[400], trace[400];
+    make_temp_dir(dir, sizeof dir, "trace-cpus");
+    snprintf(out, sizeof out, "%s/o.ppm", dir);
+    snprintf(trace, sizeof trace, "%s/t.json", dir);
+    result r;
+    RUN(&r, NULL, NULL, "run", "--backend", "threads", "--size", "96x64", "--output", out,
+        "--trace", trace);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    img_chart_trace t;
+    img_error err;
+    cr_assert_eq(img_chart_trace_load(trace, &t, &err), 0, "%s", err.message);
+    cr_assert_gt(t.count, 0);
+    for (size_t i = 0; i < t.count; i++) {
+        cr_assert_geq(t.tasks[i].cpu, 0, "task %zu", i);
+        cr_assert_geq(t.tasks[i].cpu_end, 0, "task %zu has no end CPU", i);
+    }
+    /* In the file itself, each event's args. */
+    char *text = slurp_in(dir, "t.json");
+    size_t ends = 0;
+    for (const char *p = text; (p = strstr(p, "\"cpu_end\": ")) != NULL; p++)
+        ends++;
+    cr_assert_eq(ends, t.count, "%s", text);
+    free(text);
+    img_chart_trace_free(&t);
     remove_tree(dir);
 }

@@ -1,9 +1,11 @@
 # breakdown.png / .svg: where the time of one run goes, at the largest input size,
-# for the fastest setting of each backend. CPU backends: each stage timed alone
-# (brightness, contrast, blur, resize); OpenCL: upload, kernel and download of a warm
-# run. The dot is the whole pipeline's median: below the stack when fusing the stages
-# pays, above it when there is overhead the parts do not show. The one-off OpenCL
-# program build (cold) gets its own panel and scale on the right.
+# for the fastest setting of each backend that has its parts timed (the threads
+# scaling series is not timed stage by stage, so its rows never stand in). CPU
+# backends: each stage timed alone (brightness, contrast, blur, resize); OpenCL:
+# upload, kernel and download of a warm run. The triangle is the whole pipeline's median:
+# below the stack when fusing the stages pays, above it when there is overhead the
+# parts do not show. The one-off OpenCL program build (cold) gets its own panel and
+# scale on the right.
 # Data: breakdown.dat: a header line, then label, the whole pipeline's median and the
 # milliseconds of each part some backend reported (NaN: not applicable).
 # breakdown_parts.dat: per part column, in order: name, linetype (stable colours).
@@ -51,7 +53,7 @@ do for [fmt in "png svg"] {
     set ylabel "milliseconds per run"
     mode = label_mode(groups, longest, (split - 0.09) * 1000)
     eval label_tics_cmd(mode)
-    eval category_axis_cmd(mode, longest, "backend (fastest setting)")
+    eval category_axis_cmd(mode, longest, "backend (fastest setting with a breakdown)")
     # The parts in a strip of their own under the title, clear of the bars.
     set key at screen 0.5, screen 0.935 center top vertical maxrows 2 reverse Left width -3 samplen 1.2
     plot for [c = 3:columns] data using c:xtic(group_label(strcol(1), mode)) \
