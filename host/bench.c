@@ -797,10 +797,14 @@ int img_cmd_bench(const img_cli *cli)
         size_count = 1;
     /* The input decoded and the output folder writable before anything is measured or
      * initialised: a bad path must not cost a whole bench, nor load a driver. */
-    if (cli->input && (img_load_input(cli, &src, &err) != 0 ||
-                       img_plan_init(&plan, &cli->params, src.width, src.height,
-                                     cli->max_pixels, &err) != 0)) {
+    if (cli->input && img_load_input(cli, &src, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
+        goto out;
+    }
+    if (cli->input && img_plan_init(&plan, &cli->params, src.width, src.height,
+                                    cli->max_pixels, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        status = IMG_EXIT_USAGE;   /* an output over the pixel limit, as in run */
         goto out;
     }
     const char *dir = cli->out_dir ? cli->out_dir : "results/latest";

@@ -96,11 +96,15 @@ int img_cmd_verify(const img_cli *cli)
         fprintf(stderr, "imgpipe: --diff-image: %s\n", err.message);
         return IMG_EXIT_USAGE;
     }
-    if (img_load_input(cli, &src, &err) != 0 ||
-        img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0) {
+    if (img_load_input(cli, &src, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        return IMG_EXIT_FAILURE;
+    }
+    /* What the options make of this input (an output over the pixel limit): usage. */
+    if (img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
         img_image_free(&src);
-        return IMG_EXIT_FAILURE;
+        return IMG_EXIT_USAGE;
     }
     printf("verify: %s %dx%d x%d -> %dx%d; stages:", cli->input ? cli->input : "built-in image",
            src.width, src.height, src.channels, plan.out_width, plan.out_height);

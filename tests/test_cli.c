@@ -519,3 +519,63 @@ Test(binary, output_over_the_limit_for_an_input_file_is_a_usage_error)
     cr_assert_eq(access("/tmp/imgpipe-never.png", F_OK), -1);
     unlink(path);
 }
+
+/* One rule in every command: a backend asked for by name that cannot run here is a
+ * failure (1); in bench's default list it is a noted row and the bench succeeds. */
+Test(binary, a_named_backend_that_cannot_run_is_exit_1_everywhere, .timeout = 180)
+{
+    char in[] = "/tmp/imgpipe-rule-in-XXXXXX", out[] = "/tmp/imgpipe-rule-out-XXXXXX";
+    char bench_dir[] = "/tmp/imgpipe-rule-bench-XXXXXX";
+    cr_assert_not_null(mkdtemp(in));
+    cr_assert_not_null(mkdtemp(out));
+    cr_assert_not_null(mkdtemp(bench_dir));
+    char image[4200];
+    snprintf(image, sizeof image, "%s/a.png", in);
+    result r;
+    RUN(&r, "run", "--size", "16x9", "--output", image);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *env[] = {"OCL_ICD_VENDORS=/nonexistent", "OCL_ICD_FILENAMES", NULL};
+    const char *const commands[][16] = {
+        {"run", "--backend", "opencl", "--size", "16x9", "--output", "/tmp/imgpipe-never.png"},
+        {"batch", "--backend", "opencl", "--input-dir", in, "--output-dir", out},
+        {"verify", "--backends", "opencl", "--size", "16x9"},
+        {"bench", "--backends", "opencl", "--sizes", "16x9", "--reps", "1", "--warmup", "0",
+         "--min-time", "0", "--out", bench_dir},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        test_run_binary(&r, env, (const char **)commands[i]);
+        cr_assert_eq(r.status, 1, "%s: %s%s", commands[i][0], r.out, r.err);
+        cr_assert(strstr(r.out, "unavailable") != NULL || strstr(r.err, "unavailable") != NULL ||
+                      strstr(r.err, "could not run") != NULL,
+                  "%s: %s%s", commands[i][0], r.out, r.err);
+    }
+    cr_assert_eq(count_entries(out), 0, "batch wrote without a backend");
+    test_run_binary(&r, env, (const char *[]){"bench", "--sizes", "16x9", "--reps", "1",
+                                              "--warmup", "0", "--min-time", "0", "--out",
+                                              bench_dir, NULL});
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.out, "unavailable") != NULL, "%s", r.out);
+    remove_tree(in);
+    remove_tree(out);
+    remove_tree(bench_dir);
+}
+
+/* An output over the pixel limit for an --input file is a usage error in every
+ * command that takes one. */
+Test(binary, output_over_the_limit_for_an_input_is_exit_2_in_verify_and_bench)
+{
+    char path[] = "/tmp/imgpipe-limit2-XXXXXX.png";
+    int fd = mkstemps(path, 4);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    result r;
+    RUN(&r, "run", "--size", "9x7", "--output", path);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    RUN(&r, "verify", "--input", path, "--resize", "100000x100000");
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    RUN(&r, "bench", "--backends", "simd", "--input", path, "--resize", "100000x100000",
+        "--out", "/tmp/imgpipe-never-bench");
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert_eq(access("/tmp/imgpipe-never-bench", F_OK), -1);
+    unlink(path);
+}
