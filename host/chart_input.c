@@ -489,6 +489,30 @@ static int json_object(json *j, json_member_fn member, void *ctx, int depth)
     }
 }
 
+/* An array at j->p: element(j, ctx) reads each value, or it is skipped when NULL. */
+typedef int json_element_fn(json *j, void *ctx);
+
+static int json_array(json *j, json_element_fn *element, void *ctx, int depth)
+{
+    j->p++;   /* '[' */
+    if (json_peek(j) == ']') {
+        j->p++;
+        return 0;
+    }
+    for (;;) {
+        if ((element ? element(j, ctx) : json_skip(j, depth + 1)) != 0)
+            return -1;
+        char c = json_peek(j);
+        j->p++;
+        if (c == ']')
+            return 0;
+        if (c != ',') {
+            j->p--;
+            return json_fail(j, "expected ',' or ']'");
+        }
+    }
+}
+
 static int json_skip(json *j, int depth)
 {
     if (depth > 64)
@@ -496,25 +520,8 @@ static int json_skip(json *j, int depth)
     char c = json_peek(j);
     if (c == '{')
         return json_object(j, NULL, NULL, depth + 1);
-    if (c == '[') {
-        j->p++;
-        if (json_peek(j) == ']') {
-            j->p++;
-            return 0;
-        }
-        for (;;) {
-            if (json_skip(j, depth + 1) != 0)
-                return -1;
-            c = json_peek(j);
-            j->p++;
-            if (c == ']')
-                return 0;
-            if (c != ',') {
-                j->p--;
-                return json_fail(j, "expected ',' or ']'");
-            }
-        }
-    }
+    if (c == '[')
+        return json_array(j, NULL, NULL, depth);
     if (c == '"')
         return json_string(j, NULL, 0);
     static const char *const literals[] = {"true", "false", "null"};
@@ -560,31 +567,17 @@ static int env_member(json *j, const char *key, void *ctx)
     return 0;
 }
 
-/* "trace_files": ["trace_one_core.json", ...] */
-static int trace_files_member(json *j, img_chart_env *env)
+/* One name of "trace_files": ["trace_one_core.json", ...] */
+static int trace_file_element(json *j, void *ctx)
 {
-    env->trace_files_listed = true;
-    j->p++;   /* '[' */
-    if (json_peek(j) == ']') {
-        j->p++;
-        return 0;
-    }
-    for (;;) {
-        char name[64];
-        if (json_string(j, name, sizeof name) != 0)
-            return -1;
-        if (env->trace_file_count < 4)
-            snprintf(env->trace_files[env->trace_file_count++], sizeof env->trace_files[0], "%s",
-                     name);
-        char c = json_peek(j);
-        j->p++;
-        if (c == ']')
-            return 0;
-        if (c != ',') {
-            j->p--;
-            return json_fail(j, "expected ',' or ']' in trace_files");
-        }
-    }
+    img_chart_env *env = ctx;
+    char name[64];
+    if (json_string(j, name, sizeof name) != 0)
+        return -1;
+    if (env->trace_file_count < 4)
+        snprintf(env->trace_files[env->trace_file_count++], sizeof env->trace_files[0], "%s",
+                 name);
+    return 0;
 }
 
 static int top_member(json *j, const char *key, void *ctx)
@@ -592,8 +585,10 @@ static int top_member(json *j, const char *key, void *ctx)
     img_chart_env *env = ctx;
     if (strcmp(key, "environment") == 0 && json_peek(j) == '{')
         return json_object(j, env_member, env, 1);
-    if (strcmp(key, "trace_files") == 0 && json_peek(j) == '[')
-        return trace_files_member(j, env);
+    if (strcmp(key, "trace_files") == 0 && json_peek(j) == '[') {
+        env->trace_files_listed = true;
+        return json_array(j, trace_file_element, env, 1);
+    }
     img_chart_kv kv;
     bool scalar;
     if (json_scalar_text(j, kv.value, sizeof kv.value, &scalar, 1) != 0)
