@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "chart.h"
-#include "threads.h"
+#include "cpus.h"
 
 #ifndef IMGPIPE_SOURCE_DIR
 #define IMGPIPE_SOURCE_DIR "."
@@ -929,8 +929,8 @@ static void describe_trace(const img_chart_trace *t, char *buf, size_t len, cons
     int cpus = img_cpu_mask_count(&seen);
     char list[256];
     img_cpu_mask_format(&seen, list, sizeof list);
-    int expected = img_threads_expected_cpus(workers, cores, widest);
-    if (cores > 0 && img_threads_disturbed(cpus, expected)) {
+    int expected = img_expected_cpus(workers, cores, widest);
+    if (cores > 0 && img_cpus_disturbed(cpus, expected)) {
         char ran[300];
         if (cpus == 1)
             snprintf(ran, sizeof ran, "all tasks ran on CPU %s", list);
@@ -938,8 +938,9 @@ static void describe_trace(const img_chart_trace *t, char *buf, size_t len, cons
             snprintf(ran, sizeof ran, "its tasks ran on CPUs %s only", list);
         snprintf(buf, len, "all %d core%s, disturbed: %s (%d worker%s)", cores,
                  cores == 1 ? "" : "s", ran, workers, workers == 1 ? "" : "s");
+        /* A long CPU list is cut in the warning; the title above keeps more of it. */
         snprintf(warning, warning_len,
-                 "Disturbed: in the all-cores run %s although %d cores were allowed: its "
+                 "Disturbed: in the all-cores run %.100s although %d cores were allowed: its "
                  "panel shows tasks taking turns, not running in parallel.",
                  ran, cores);
         return;
