@@ -580,18 +580,18 @@ Test(chart_prepare, skip_reasons_tell_what_was_not_run)
  * on fewer. */
 Test(threads_cpus, disturbed_detection)
 {
-    cr_assert_eq(img_threads_expected_cpus(2, 2, 0), 2);
-    cr_assert_eq(img_threads_expected_cpus(4, 2, 100), 2, "more threads than cores");
-    cr_assert_eq(img_threads_expected_cpus(8, 16, 3), 3, "only three tasks to spread");
-    cr_assert_eq(img_threads_expected_cpus(4, 0, 0), 4, "unknown cores: the threads");
-    cr_assert_eq(img_threads_expected_cpus(0, 0, 0), 1);
+    cr_assert_eq(img_expected_cpus(2, 2, 0), 2);
+    cr_assert_eq(img_expected_cpus(4, 2, 100), 2, "more threads than cores");
+    cr_assert_eq(img_expected_cpus(8, 16, 3), 3, "only three tasks to spread");
+    cr_assert_eq(img_expected_cpus(4, 0, 0), 4, "unknown cores: the threads");
+    cr_assert_eq(img_expected_cpus(0, 0, 0), 1);
 
-    cr_assert(img_threads_disturbed(1, 2), "every task on one of two CPUs");
-    cr_assert(img_threads_disturbed(1.5, 2), "half the runs on one CPU (median)");
-    cr_assert(img_threads_disturbed(3, 4));
-    cr_assert_not(img_threads_disturbed(2, 2));
-    cr_assert_not(img_threads_disturbed(1, 1), "pinned: one CPU is the point");
-    cr_assert_not(img_threads_disturbed(0, 4), "not recorded");
+    cr_assert(img_cpus_disturbed(1, 2), "every task on one of two CPUs");
+    cr_assert(img_cpus_disturbed(1.5, 2), "half the runs on one CPU (median)");
+    cr_assert(img_cpus_disturbed(3, 4));
+    cr_assert_not(img_cpus_disturbed(2, 2));
+    cr_assert_not(img_cpus_disturbed(1, 1), "pinned: one CPU is the point");
+    cr_assert_not(img_cpus_disturbed(0, 4), "not recorded");
 
     img_cpu_mask m = {{0}};
     char list[64];

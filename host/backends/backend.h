@@ -9,8 +9,8 @@
  * timed region; run_stage()/run_pipeline() may be called many times on that state
  * from one thread at a time; destroy() releases everything, also after a failed or
  * partial init. */
-#ifndef IMG_HOST_BACKEND_H
-#define IMG_HOST_BACKEND_H
+#ifndef IMG_BACKENDS_BACKEND_H
+#define IMG_BACKENDS_BACKEND_H
 
 #include <stdbool.h>
 #include <stddef.h>

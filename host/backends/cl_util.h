@@ -4,8 +4,8 @@
  *
  * Everything here targets the OpenCL 1.2 API through the ICD loader. Nothing prints
  * except the functions that take a FILE *. */
-#ifndef IMG_HOST_CL_UTIL_H
-#define IMG_HOST_CL_UTIL_H
+#ifndef IMG_BACKENDS_CL_UTIL_H
+#define IMG_BACKENDS_CL_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  *
  * Kernels come from kernels/pipeline.cl, embedded at build time; setting
  * IMGPIPE_KERNEL_DIR loads <dir>/pipeline.cl from disk instead (kernel development). */
-#ifndef IMG_HOST_OPENCL_H
-#define IMG_HOST_OPENCL_H
+#ifndef IMG_BACKENDS_OPENCL_H
+#define IMG_BACKENDS_OPENCL_H
 
 #include <stdbool.h>
 #include <stdio.h>

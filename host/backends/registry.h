@@ -1,6 +1,6 @@
 /* The list of backends, in the order users see them. */
-#ifndef IMG_HOST_REGISTRY_H
-#define IMG_HOST_REGISTRY_H
+#ifndef IMG_BACKENDS_REGISTRY_H
+#define IMG_BACKENDS_REGISTRY_H
 
 #include <stddef.h>
 

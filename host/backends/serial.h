@@ -2,8 +2,8 @@
  *
  * These plane functions are the definition of the right answer. Other backends reuse
  * them only where they want the reference behaviour (tests compare against them). */
-#ifndef IMG_HOST_SERIAL_H
-#define IMG_HOST_SERIAL_H
+#ifndef IMG_BACKENDS_SERIAL_H
+#define IMG_BACKENDS_SERIAL_H
 
 #include <stddef.h>
 #include <stdint.h>

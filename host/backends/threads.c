@@ -670,64 +670,6 @@ static void threads_breakdown(void *state, img_breakdown *out)
     out->part[3].seconds = (double)st->last.involuntary_switches;
 }
 
-int img_threads_expected_cpus(int threads, int cores, int widest_batch)
-{
-    int n = 0;
-    const int limits[] = {threads, cores, widest_batch};
-    for (int i = 0; i < 3; i++)
-        if (limits[i] > 0 && (n == 0 || limits[i] < n))
-            n = limits[i];
-    return n > 0 ? n : 1;
-}
-
-bool img_threads_disturbed(double cpus_used, int expected)
-{
-    return cpus_used > 0 && expected >= 2 && cpus_used < expected;
-}
-
-void img_cpu_mask_add(img_cpu_mask *m, int cpu)
-{
-    if (cpu >= 0 && cpu < IMG_CPU_MASK_CPUS)
-        m->bits[cpu / 64] |= (uint64_t)1 << (cpu % 64);
-}
-
-void img_cpu_mask_or(img_cpu_mask *m, const img_cpu_mask *other)
-{
-    for (int w = 0; w < IMG_CPU_MASK_CPUS / 64; w++)
-        m->bits[w] |= other->bits[w];
-}
-
-static bool mask_has(const img_cpu_mask *m, int cpu)
-{
-    return cpu >= 0 && cpu < IMG_CPU_MASK_CPUS && (m->bits[cpu / 64] >> (cpu % 64)) & 1;
-}
-
-int img_cpu_mask_count(const img_cpu_mask *m)
-{
-    int n = 0;
-    for (int c = 0; c < IMG_CPU_MASK_CPUS; c++)
-        n += mask_has(m, c);
-    return n;
-}
-
-void img_cpu_mask_format(const img_cpu_mask *m, char *buf, size_t len)
-{
-    size_t n = 0;
-    if (len)
-        buf[0] = '\0';
-    for (int c = 0; c < IMG_CPU_MASK_CPUS && n < len; c++) {
-        if (!mask_has(m, c))
-            continue;
-        int e = c;
-        while (mask_has(m, e + 1))
-            e++;
-        int k = e > c ? snprintf(buf + n, len - n, "%s%d-%d", n ? "," : "", c, e)
-                      : snprintf(buf + n, len - n, "%s%d", n ? "," : "", c);
-        n += k > 0 ? (size_t)k : 0;
-        c = e;
-    }
-}
-
 int img_threads_last_stats(void *state, img_threads_stats *out)
 {
     const threads_state *st = state;

@@ -60,13 +60,6 @@ int img_backend_lookup(const char *name, const img_backend **out, img_error *err
     return 0;
 }
 
-double img_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int img_select_backends(const img_cli *cli, bool serial_first, const img_backend **list, int max,
                         int *count, img_error *err)
 {

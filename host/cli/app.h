@@ -1,10 +1,11 @@
 /* What the subcommands share: loading the input, turning CLI options into backend
  * options, creating a backend, the clock. Each subcommand lives in its own file. */
-#ifndef IMG_HOST_APP_H
-#define IMG_HOST_APP_H
+#ifndef IMG_CLI_APP_H
+#define IMG_CLI_APP_H
 
 #include "backend.h"
 #include "cli.h"
+#include "clock.h"
 #include "error.h"
 #include "image.h"
 
@@ -44,8 +45,6 @@ int img_select_backends(const img_cli *cli, bool serial_first, const img_backend
  * before any input is read and exit with IMG_EXIT_USAGE when it fails. */
 int img_check_backend_options(const img_cli *cli, img_error *err);
 
-/* Seconds on the monotonic clock. */
-double img_now(void);
 
 int img_cmd_run(const img_cli *cli);
 int img_cmd_info(const img_cli *cli);

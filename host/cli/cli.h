@@ -8,8 +8,8 @@
  * the built-in picture's sizes are known from the options, an input or output over
  * --max-pixels is an error here. Parsing never exits: it returns -1 and the CLI exits
  * with status 2. */
-#ifndef IMG_HOST_CLI_H
-#define IMG_HOST_CLI_H
+#ifndef IMG_CLI_CLI_H
+#define IMG_CLI_CLI_H
 
 #include <stdbool.h>
 #include <stdint.h>

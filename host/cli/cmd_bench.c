@@ -316,8 +316,8 @@ static void record_cpus(trial *t, img_bench_row *row)
     if (!t->track_cpus || (row->cpus_used = median_cpus(t)) <= 0)
         return;
     img_cpu_mask_format(&t->cpus_seen, row->cpus_ran_on, sizeof row->cpus_ran_on);
-    row->cpus_possible = img_threads_expected_cpus(row->threads, t->cpus_allowed, t->widest_batch);
-    row->disturbed = img_threads_disturbed(row->cpus_used, row->cpus_possible);
+    row->cpus_possible = img_expected_cpus(row->threads, t->cpus_allowed, t->widest_batch);
+    row->disturbed = img_cpus_disturbed(row->cpus_used, row->cpus_possible);
     if (row->disturbed) {
         char why[128];
         size_t used = strlen(row->note);
@@ -545,9 +545,9 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
                 /* The timeline shows this run as the parallel case: say when it was not. */
                 img_bench_row r = {.threads = options.threads, .cpus_used = st.cpus_used};
                 img_cpu_mask_format(&st.cpus_seen, r.cpus_ran_on, sizeof r.cpus_ran_on);
-                r.cpus_possible = img_threads_expected_cpus(options.threads, allowed_cpus(),
+                r.cpus_possible = img_expected_cpus(options.threads, allowed_cpus(),
                                                             st.widest_batch);
-                if (img_threads_disturbed(r.cpus_used, r.cpus_possible)) {
+                if (img_cpus_disturbed(r.cpus_used, r.cpus_possible)) {
                     char why[128];
                     img_bench_describe_disturbed(&r, why, sizeof why);
                     printf("note: the traced all-cores run (%s) was disturbed: %s\n", files[0],

@@ -3,7 +3,7 @@
 
 #include "app.h"
 #include "cli.h"
-#include "threads.h"
+#include "cpus.h"
 
 int main(int argc, char **argv)
 {

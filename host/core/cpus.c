@@ -1,6 +1,6 @@
-/* CPU affinity for the threads backend: one parser for CPU lists, used both for the
- * user's list and for the kernel's list of online CPUs (same "0,2-3" syntax). */
-#include "threads.h"
+/* CPU affinity: one parser for CPU lists, used both for the user's list and for the
+ * kernel's list of online CPUs (same "0,2-3" syntax); sets of CPUs seen at work. */
+#include "cpus.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -108,4 +108,62 @@ int img_set_cpus(const char *list, img_error *err)
         return img_fail(err, "cannot restrict the process to CPUs \"%s\": %s", list,
                         strerror(errno));
     return 0;
+}
+
+int img_expected_cpus(int threads, int cores, int widest_batch)
+{
+    int n = 0;
+    const int limits[] = {threads, cores, widest_batch};
+    for (int i = 0; i < 3; i++)
+        if (limits[i] > 0 && (n == 0 || limits[i] < n))
+            n = limits[i];
+    return n > 0 ? n : 1;
+}
+
+bool img_cpus_disturbed(double cpus_used, int expected)
+{
+    return cpus_used > 0 && expected >= 2 && cpus_used < expected;
+}
+
+void img_cpu_mask_add(img_cpu_mask *m, int cpu)
+{
+    if (cpu >= 0 && cpu < IMG_CPU_MASK_CPUS)
+        m->bits[cpu / 64] |= (uint64_t)1 << (cpu % 64);
+}
+
+void img_cpu_mask_or(img_cpu_mask *m, const img_cpu_mask *other)
+{
+    for (int w = 0; w < IMG_CPU_MASK_CPUS / 64; w++)
+        m->bits[w] |= other->bits[w];
+}
+
+static bool mask_has(const img_cpu_mask *m, int cpu)
+{
+    return cpu >= 0 && cpu < IMG_CPU_MASK_CPUS && (m->bits[cpu / 64] >> (cpu % 64)) & 1;
+}
+
+int img_cpu_mask_count(const img_cpu_mask *m)
+{
+    int n = 0;
+    for (int c = 0; c < IMG_CPU_MASK_CPUS; c++)
+        n += mask_has(m, c);
+    return n;
+}
+
+void img_cpu_mask_format(const img_cpu_mask *m, char *buf, size_t len)
+{
+    size_t n = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int c = 0; c < IMG_CPU_MASK_CPUS && n < len; c++) {
+        if (!mask_has(m, c))
+            continue;
+        int e = c;
+        while (mask_has(m, e + 1))
+            e++;
+        int k = e > c ? snprintf(buf + n, len - n, "%s%d-%d", n ? "," : "", c, e)
+                      : snprintf(buf + n, len - n, "%s%d", n ? "," : "", c);
+        n += k > 0 ? (size_t)k : 0;
+        c = e;
+    }
 }

@@ -3,8 +3,8 @@
  * Every fallible function takes an img_error * and returns 0 on success or -1 on
  * failure after filling the message. The CLI prints the message on one line; nothing
  * below the CLI prints or exits. */
-#ifndef IMG_HOST_ERROR_H
-#define IMG_HOST_ERROR_H
+#ifndef IMG_CORE_ERROR_H
+#define IMG_CORE_ERROR_H
 
 #include <stddef.h>
 

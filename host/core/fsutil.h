@@ -1,8 +1,8 @@
 /* Small file-system helpers shared by every writer of text and binary files (reports,
  * chart data, traces, the OpenCL program cache). Images have their own atomic writer
  * in image_io.c, which also handles device targets and keeps permissions. */
-#ifndef IMG_HOST_FSUTIL_H
-#define IMG_HOST_FSUTIL_H
+#ifndef IMG_CORE_FSUTIL_H
+#define IMG_CORE_FSUTIL_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
  * with the task index; workers claim indices in order, so the tasks of a batch
  * interleave on one core or spread over several exactly as the scheduler decides.
  * The caller blocks until the whole batch is done. One batch at a time per pool. */
-#ifndef IMG_HOST_POOL_H
-#define IMG_HOST_POOL_H
+#ifndef IMG_CORE_POOL_H
+#define IMG_CORE_POOL_H
 
 #include "error.h"
 

@@ -6,8 +6,8 @@
  * After the run, img_trace_write() turns the events into a JSON file that loads in
  * Perfetto (ui.perfetto.dev) or chrome://tracing: one "X" (complete) event per task,
  * on a track per worker thread. */
-#ifndef IMG_HOST_TRACE_H
-#define IMG_HOST_TRACE_H
+#ifndef IMG_CORE_TRACE_H
+#define IMG_CORE_TRACE_H
 
 #include <stdatomic.h>
 #include <stddef.h>

@@ -4,8 +4,8 @@
  * padded to a multiple of IMG_ROW_ALIGN bytes and every plane starts on such a
  * boundary, so a vector load of a row never splits a cache line for no reason and
  * a SIMD stage may read (never write) up to the padded end of a row. */
-#ifndef IMG_HOST_IMAGE_H
-#define IMG_HOST_IMAGE_H
+#ifndef IMG_IMAGE_IMAGE_H
+#define IMG_IMAGE_IMAGE_H
 
 #include <stdbool.h>
 #include <stddef.h>

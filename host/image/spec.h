@@ -5,8 +5,8 @@
  * and the bilinear coordinate maps. The plan is built once on the host and handed to
  * every backend and kernel; no backend recomputes any of it. README.md ("The
  * specification") is the normative text this file implements. */
-#ifndef IMG_HOST_SPEC_H
-#define IMG_HOST_SPEC_H
+#ifndef IMG_IMAGE_SPEC_H
+#define IMG_IMAGE_SPEC_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* The built-in test image: a deterministic, photo-like synthetic picture so every
  * command works with no files at hand. */
-#ifndef IMG_HOST_SYNTH_H
-#define IMG_HOST_SYNTH_H
+#ifndef IMG_IMAGE_SYNTH_H
+#define IMG_IMAGE_SYNTH_H
 
 #include <stdint.h>
 

@@ -7,8 +7,8 @@
  * failure leaves no file behind and any existing file untouched.
  *
  * Every error message names the file and the problem on one line. */
-#ifndef IMG_HOST_IMAGE_IO_H
-#define IMG_HOST_IMAGE_IO_H
+#ifndef IMG_IO_IMAGE_IO_H
+#define IMG_IO_IMAGE_IO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,14 +1,14 @@
 /* Private interface between the I/O dispatcher (image_io.c) and the per-format codecs
- * (io_png.c, io_jpeg.c, io_pnm.c). Nothing outside host/image_io.c and host/io_*.c
- * includes it.
+ * (io_png.c, io_jpeg.c, io_pnm.c), whose shared helpers live in io_common.c. Nothing
+ * outside host/io/ includes it.
  *
  * Readers decode from memory: image_io.c has already read the whole file, checked the
  * signature and made options non-NULL. On failure a reader leaves *img empty.
  * Writers encode to an open stream: image_io.c has already checked that the format can
  * hold the image, and flushes, syncs and closes the stream itself afterwards. Every
  * message starts with the file name. */
-#ifndef IMG_HOST_IO_FORMATS_H
-#define IMG_HOST_IO_FORMATS_H
+#ifndef IMG_IO_IO_FORMATS_H
+#define IMG_IO_IO_FORMATS_H
 
 #include <stddef.h>
 #include <stdint.h>

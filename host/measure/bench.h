@@ -1,6 +1,6 @@
 /* Benchmark rows and their output as CSV and JSON. */
-#ifndef IMG_HOST_BENCH_H
-#define IMG_HOST_BENCH_H
+#ifndef IMG_MEASURE_BENCH_H
+#define IMG_MEASURE_BENCH_H
 
 #include <stdbool.h>
 #include <stdio.h>

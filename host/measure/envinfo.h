@@ -1,6 +1,6 @@
 /* The environment record: everything needed to trust a number later. */
-#ifndef IMG_HOST_ENVINFO_H
-#define IMG_HOST_ENVINFO_H
+#ifndef IMG_MEASURE_ENVINFO_H
+#define IMG_MEASURE_ENVINFO_H
 
 #include <stdio.h>
 

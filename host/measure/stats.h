@@ -1,6 +1,6 @@
 /* Order statistics for benchmark samples. */
-#ifndef IMG_HOST_STATS_H
-#define IMG_HOST_STATS_H
+#ifndef IMG_MEASURE_STATS_H
+#define IMG_MEASURE_STATS_H
 
 #include <stddef.h>
 

@@ -5,8 +5,8 @@
  * (img_chart_prepare); the gnuplot scripts in results/gnuplot turn those into PNG and
  * SVG (img_chart_draw runs them). Then index.html shows the charts, the verdicts, the
  * full results table and the environment record. */
-#ifndef IMG_HOST_CHART_H
-#define IMG_HOST_CHART_H
+#ifndef IMG_REPORT_CHART_H
+#define IMG_REPORT_CHART_H
 
 #include <stdbool.h>
 #include <stddef.h>

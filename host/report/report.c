@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "clock.h"
 #include "bench.h"
 #include "fsutil.h"
 

@@ -1,6 +1,6 @@
 /* Proving a backend bit-identical to serial, stage by stage. */
-#ifndef IMG_HOST_VERIFY_H
-#define IMG_HOST_VERIFY_H
+#ifndef IMG_VERIFY_VERIFY_H
+#define IMG_VERIFY_VERIFY_H
 
 #include <stdbool.h>
 #include <stdint.h>

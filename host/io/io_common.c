@@ -1,0 +1,63 @@
+/* What every codec shares (declared in io_formats.h): size checks and allocation with
+ * the file name in the message, write-failure messages, and the planar <-> interleaved
+ * row conversion. */
+#include <errno.h>
+#include <string.h>
+
+#include "io_formats.h"
+
+int img_io_check_size(const char *name, int64_t width, int64_t height, int channels,
+                      const img_read_options *options, img_error *err)
+{
+    img_error inner;
+    if (img_check_size(width, height, channels, options->max_pixels, &inner) != 0)
+        return img_fail(err, "%s: %s", name, inner.message);
+    return 0;
+}
+
+int img_io_alloc(const char *name, img_image *img, int width, int height, int channels,
+                 const img_read_options *options, img_error *err)
+{
+    img_error inner;
+    if (img_image_alloc(img, width, height, channels, options->max_pixels, &inner) != 0)
+        return img_fail(err, "%s: %s", name, inner.message);
+    return 0;
+}
+
+int img_io_write_failed(const char *name, int errnum, img_error *err)
+{
+    /* A short fwrite without errno should not print "Success". */
+    return img_fail(err, "%s: write failed: %s", name, strerror(errnum != 0 ? errnum : EIO));
+}
+
+void img_deinterleave_row(img_image *img, int y, const uint8_t *src)
+{
+    const int channels = img->channels;
+    const size_t width = (size_t)img->width;
+    if (channels == 1) {
+        memcpy(img_row(img, 0, y), src, width);
+        return;
+    }
+    uint8_t *dst[IMG_MAX_CHANNELS] = {0};
+    for (int c = 0; c < channels; c++)
+        dst[c] = img_row(img, c, y);
+    for (size_t x = 0; x < width; x++)
+        for (int c = 0; c < channels; c++)
+            dst[c][x] = src[x * (size_t)channels + (size_t)c];
+}
+
+void img_interleave_row(const img_image *img, int y, uint8_t *dst)
+{
+    const int channels = img->channels;
+    const size_t width = (size_t)img->width;
+    if (channels == 1) {
+        memcpy(dst, img_row(img, 0, y), width);
+        return;
+    }
+    const uint8_t *src[IMG_MAX_CHANNELS] = {0};
+    for (int c = 0; c < channels; c++)
+        src[c] = img_row(img, c, y);
+    for (size_t x = 0; x < width; x++)
+        for (int c = 0; c < channels; c++)
+            dst[x * (size_t)channels + (size_t)c] = src[c][x];
+}
