@@ -1,26 +1,26 @@
 #include "cpu.h"
 
+#include "cpu_features.h"
+
+/* The dispatcher's flags are its own bits (its level table is written in them); the
+ * probe itself is core's, shared with the environment record. */
 unsigned img_simd_cpu_flags(void)
 {
+    static const struct {
+        unsigned core, simd;
+    } map[] = {
+        {IMG_CPU_SSE41, IMG_SIMD_CPU_SSE41},
+        {IMG_CPU_AVX2, IMG_SIMD_CPU_AVX2},
+        {IMG_CPU_AVX512F, IMG_SIMD_CPU_AVX512F},
+        {IMG_CPU_AVX512BW, IMG_SIMD_CPU_AVX512BW},
+        {IMG_CPU_AVX512VL, IMG_SIMD_CPU_AVX512VL},
+        {IMG_CPU_AVX512VNNI, IMG_SIMD_CPU_AVX512VNNI},
+        {IMG_CPU_AVX512VBMI, IMG_SIMD_CPU_AVX512VBMI},
+    };
+    const unsigned features = img_cpu_features();
     unsigned flags = 0;
-#if defined(__x86_64__) || defined(__i386__)
-    /* __builtin_cpu_supports also checks that the OS saves the wider register
-     * state (XGETBV), so "avx512bw" here means the instructions really run. */
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("sse4.1"))
-        flags |= IMG_SIMD_CPU_SSE41;
-    if (__builtin_cpu_supports("avx2"))
-        flags |= IMG_SIMD_CPU_AVX2;
-    if (__builtin_cpu_supports("avx512f"))
-        flags |= IMG_SIMD_CPU_AVX512F;
-    if (__builtin_cpu_supports("avx512bw"))
-        flags |= IMG_SIMD_CPU_AVX512BW;
-    if (__builtin_cpu_supports("avx512vl"))
-        flags |= IMG_SIMD_CPU_AVX512VL;
-    if (__builtin_cpu_supports("avx512vnni"))
-        flags |= IMG_SIMD_CPU_AVX512VNNI;
-    if (__builtin_cpu_supports("avx512vbmi"))
-        flags |= IMG_SIMD_CPU_AVX512VBMI;
-#endif
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (features & map[i].core)
+            flags |= map[i].simd;
     return flags;
 }

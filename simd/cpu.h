@@ -1,4 +1,5 @@
-/* CPU feature detection for the SIMD dispatcher.
+/* CPU features as the SIMD dispatcher names them (core's probe, cpu_features.h,
+ * mapped to the dispatcher's own bits).
  *
  * Detection runs when a backend is initialised and the result is stored in that
  * backend's state: there is no lazily written global for worker threads to race on. */

@@ -16,6 +16,52 @@ const char *img_simd_level_name(img_simd_level level)
     return (unsigned)level < IMG_SIMD_LEVEL_COUNT ? level_names[level] : "?";
 }
 
+#ifdef IMGPIPE_SIMD_X86
+/* CPU features the levels need, in the order a missing one is reported. */
+static const struct {
+    unsigned flag;
+    const char *name;      /* as in /proc/cpuinfo, for img_simd_level_needs */
+    const char *message;   /* for --simd errors */
+} features[] = {
+    {IMG_SIMD_CPU_SSE41, "sse4.1", "this CPU lacks SSE4.1"},
+    {IMG_SIMD_CPU_AVX2, "avx2", "this CPU lacks AVX2"},
+    {IMG_SIMD_CPU_AVX512F, "avx512f", "this CPU lacks AVX-512F"},
+    {IMG_SIMD_CPU_AVX512BW, "avx512bw", "this CPU lacks AVX-512BW"},
+    {IMG_SIMD_CPU_AVX512VL, "avx512vl", "this CPU lacks AVX-512VL"},
+    {IMG_SIMD_CPU_AVX512VNNI, "avx512vnni", "this CPU lacks AVX-512 VNNI"},
+    {IMG_SIMD_CPU_AVX512VBMI, "avx512vbmi", "this CPU lacks AVX-512 VBMI"},
+};
+
+static unsigned level_needs(img_simd_level level)
+{
+#ifdef IMGPIPE_SIMD_EMULATED
+    /* Every level built as SIMDe's plain C with no -m flags (test_simd_portable): the
+     * instructions are emulated, so any CPU runs any level. */
+    (void)level;
+    return 0;
+#else
+    switch (level) {
+    case IMG_SIMD_SSE41: return IMG_SIMD_CPU_SSE41;
+    case IMG_SIMD_AVX2: return IMG_SIMD_CPU_AVX2;
+    case IMG_SIMD_AVX512: return AVX512_ALL;
+    case IMG_SIMD_AVX512ICL: return AVX512_ALL | IMG_SIMD_CPU_AVX512VNNI | IMG_SIMD_CPU_AVX512VBMI;
+    default: return 0;
+    }
+#endif
+}
+
+/* The first feature of level that cpu_flags lacks, or -1. */
+static int first_missing(img_simd_level level, unsigned cpu_flags)
+{
+    const unsigned lacking = level_needs(level) & ~cpu_flags;
+    for (int i = 0; i < (int)(sizeof features / sizeof features[0]); i++)
+        if (lacking & features[i].flag)
+            return i;
+    return -1;
+}
+
+#endif
+
 /* Why cpu_flags cannot run level, or NULL when it can. */
 static const char *missing_feature(img_simd_level level, unsigned cpu_flags)
 {
@@ -24,22 +70,12 @@ static const char *missing_feature(img_simd_level level, unsigned cpu_flags)
         return NULL;
 #ifdef IMGPIPE_SIMD_X86
     case IMG_SIMD_SSE41:
-        return cpu_flags & IMG_SIMD_CPU_SSE41 ? NULL : "this CPU lacks SSE4.1";
     case IMG_SIMD_AVX2:
-        return cpu_flags & IMG_SIMD_CPU_AVX2 ? NULL : "this CPU lacks AVX2";
     case IMG_SIMD_AVX512:
-    case IMG_SIMD_AVX512ICL:
-        if (!(cpu_flags & IMG_SIMD_CPU_AVX512F))
-            return "this CPU lacks AVX-512F";
-        if (!(cpu_flags & IMG_SIMD_CPU_AVX512BW))
-            return "this CPU lacks AVX-512BW";
-        if (!(cpu_flags & IMG_SIMD_CPU_AVX512VL))
-            return "this CPU lacks AVX-512VL";
-        if (level == IMG_SIMD_AVX512ICL && !(cpu_flags & IMG_SIMD_CPU_AVX512VNNI))
-            return "this CPU lacks AVX-512 VNNI";
-        if (level == IMG_SIMD_AVX512ICL && !(cpu_flags & IMG_SIMD_CPU_AVX512VBMI))
-            return "this CPU lacks AVX-512 VBMI";
-        return NULL;
+    case IMG_SIMD_AVX512ICL: {
+        const int i = first_missing(level, cpu_flags);
+        return i < 0 ? NULL : features[i].message;
+    }
 #else
     case IMG_SIMD_SSE41:
     case IMG_SIMD_AVX2:
@@ -51,6 +87,17 @@ static const char *missing_feature(img_simd_level level, unsigned cpu_flags)
     default:
         return "unknown level";
     }
+}
+
+const char *img_simd_level_needs(img_simd_level level, unsigned cpu_flags)
+{
+#ifdef IMGPIPE_SIMD_X86
+    if (level != IMG_SIMD_PORTABLE && (unsigned)level < IMG_SIMD_LEVEL_COUNT) {
+        const int i = first_missing(level, cpu_flags);
+        return i < 0 ? NULL : features[i].name;
+    }
+#endif
+    return missing_feature(level, cpu_flags) ? "an x86 build" : NULL;
 }
 
 bool img_simd_level_supported(img_simd_level level, unsigned cpu_flags)

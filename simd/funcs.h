@@ -3,8 +3,9 @@
  * Every level (portable, sse4.1, avx2, avx512, avx512icl) is the same template source
  * (stages_template.h) compiled with different vector widths and -m flags, and exposes
  * the same img_simd_funcs table through img_simd_init_<level>(). The dispatcher picks
- * one table at init; the backends and the checkasm-style tests only ever call through
- * the table, so every level is exercised by the same code.
+ * one table at init; the strip scheduler (schedule.c, compiled once), the backends and
+ * the checkasm-style tests only ever call through the table, so every level is
+ * exercised by the same code.
  *
  * Contracts shared by every function in the table:
  *   - bit-exact with the serial reference (host/serial.c);
@@ -121,6 +122,14 @@ typedef struct img_simd_funcs {
     void (*point_rows)(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                        ptrdiff_t src_stride, int w, int h, const img_simd_kernel *k);
 
+    /* Horizontal blur of one row: dst = img_serial_blur_h_rows(point ? point(src) : src)
+     * - IMG_SIMD_H_BIAS, w int16 elements. next, when not NULL, is the source row the
+     * caller will pass next (prefetched alongside: a row is about one 4 KiB page, where
+     * the hardware prefetcher stops). Uses s->pad, which must be reserved for w and
+     * k->radius. */
+    void (*blur_h_row)(int16_t *dst, const uint8_t *src, const uint8_t *next, int w,
+                       bool point, const img_simd_kernel *k, img_simd_scratch *s);
+
     /* Horizontal blur of h rows: dst = img_serial_blur_h_rows(point ? point(src) : src)
      * - IMG_SIMD_H_BIAS. dst_stride counts int16 elements. Uses s->pad, which must be
      * reserved for w and k->radius. */
@@ -135,16 +144,24 @@ typedef struct img_simd_funcs {
     void (*blur_v_rows)(uint8_t *const *dst, int n, const int16_t *const *rows, int w,
                         const img_simd_kernel *k);
 
+    /* One bilinear output row of k->out_w pixels from source rows r0 (weight
+     * IMG_RESIZE_ONE - fy) and r1 (weight fy) of k->in_w pixels. Uses s->vtmp for maps
+     * other than 2:1 in x. */
+    void (*resize_row)(uint8_t *dst, const uint8_t *r0, const uint8_t *r1, int fy,
+                       const img_simd_kernel *k, img_simd_scratch *s);
+
     /* Bilinear resize of output rows [y0, y1) (of k->out_w pixels) from a k->in_w x
      * k->in_h plane, maps from the kernel. Uses s->vtmp for maps other than 2:1 in x. */
     void (*resize_rows)(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                         ptrdiff_t src_stride, int y0, int y1, const img_simd_kernel *k,
                         img_simd_scratch *s);
-
-    /* The fused schedule (see simd_backend.c): one band of one plane, every enabled
-     * stage, intermediates in s only. */
-    void (*run_strip)(const img_simd_strip *job, img_simd_scratch *s);
 } img_simd_funcs;
+
+/* The fused schedule (simd/schedule.c, described in simd_backend.c): one band of one
+ * plane, every enabled stage, intermediates in s only, the kernels taken from f. The
+ * scheduler is the same for every level; only the table differs. */
+void img_simd_run_strip(const img_simd_funcs *f, const img_simd_strip *job,
+                        img_simd_scratch *s);
 
 void img_simd_init_portable(img_simd_funcs *f);
 #ifdef IMGPIPE_SIMD_X86
@@ -159,6 +176,11 @@ const char *img_simd_level_name(img_simd_level level);
 
 /* True when this build contains the level and a CPU with cpu_flags runs it. */
 bool img_simd_level_supported(img_simd_level level, unsigned cpu_flags);
+
+/* What keeps a CPU with cpu_flags from running level: the first missing feature as
+ * /proc/cpuinfo names it ("avx512vnni"), or NULL when it runs it. For reports such as
+ * the tests' "skipped: avx512icl needs avx512vnni". */
+const char *img_simd_level_needs(img_simd_level level, unsigned cpu_flags);
 
 /* Resolves a --simd name ("auto" or NULL = best supported) against cpu_flags. Fails
  * for unknown names (listing the valid ones) and for levels this CPU lacks. */

@@ -3,7 +3,8 @@
  * SIMD schedule (also in simd/README.md)
  * --------------------------------------
  * The image is planar, so the unit of work is a band of output rows of one plane
- * (img_simd_strip), run by the level's fused strip function:
+ * (img_simd_strip), run by the strip scheduler (schedule.c, one for every level) with
+ * the level's row kernels:
  *
  *   1. Point stages. Brightness and contrast are not a pass of their own: they are
  *      applied while a source row is widened to int16 into an edge-replicated row
@@ -90,7 +91,7 @@ static void simd_task(void *arg, int index, int worker)
     };
     if (job.y1 > b->out_h)
         job.y1 = b->out_h;
-    b->st->f.run_strip(&job, &b->st->scratch[worker]);
+    img_simd_run_strip(&b->st->f, &job, &b->st->scratch[worker]);
 }
 
 static int auto_band_rows(const simd_state *st, int out_h)
@@ -299,6 +300,12 @@ static void simd_describe(void *state, char *buf, size_t len)
     }
 }
 
+/* The table's view of the level enum: names only, so no caller needs funcs.h. */
+static const char *simd_level(int i)
+{
+    return i >= 0 && i < IMG_SIMD_LEVEL_COUNT ? img_simd_level_name((img_simd_level)i) : NULL;
+}
+
 const img_backend img_backend_simd = {
     .name = "simd",
     .description = "SIMDe vectors (portable/SSE4.1/AVX2/AVX-512), fused stages, one thread",
@@ -310,6 +317,7 @@ const img_backend img_backend_simd = {
     .run_stage = simd_run_stage,
     .run_pipeline = simd_run_pipeline,
     .describe = simd_describe,
+    .simd_level = simd_level,
 };
 
 const img_backend img_backend_simd_threads = {
@@ -323,4 +331,5 @@ const img_backend img_backend_simd_threads = {
     .run_stage = simd_run_stage,
     .run_pipeline = simd_run_pipeline,
     .describe = simd_describe,
+    .simd_level = simd_level,
 };

@@ -8,6 +8,9 @@
  * and includes this file once; CMake compiles that file with the level's -m flags
  * (or SIMDE_NO_NATIVE for `portable`). The first section maps a small set of v_*
  * operations onto SIMDe at the chosen width; everything below it is width-agnostic.
+ * Only kernels live here: the strip scheduler that strings them together has nothing
+ * ISA-specific in it, so it is compiled once (schedule.c) and calls them through the
+ * table, a row or a batch of rows per call.
  *
  * Arithmetic (all exact integer, see funcs.h and host/serial.c for the definitions):
  *   point      brightness: saturating add/sub; contrast: 128 + mulhrs((i-128)*64,
@@ -633,15 +636,19 @@ static hblur_row_fn hblur_row_for(const img_simd_kernel *k)
     }
 }
 
+static void blur_h_row(int16_t *dst, const uint8_t *src, const uint8_t *next, int w,
+                       bool point, const img_simd_kernel *k, img_simd_scratch *s)
+{
+    build_pad(s->pad, src, next, w, k->radius, point, k);
+    hblur_row_for(k)(dst, s->pad, w, k);
+}
+
 static void blur_h_rows(int16_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                         ptrdiff_t src_stride, int w, int h, bool point,
                         const img_simd_kernel *k, img_simd_scratch *s)
 {
-    const hblur_row_fn row = hblur_row_for(k);
-    for (int y = 0; y < h; y++) {
-        build_pad(s->pad, src + y * src_stride, NULL, w, k->radius, point, k);
-        row(dst + y * dst_stride, s->pad, w, k);
-    }
+    for (int y = 0; y < h; y++)
+        blur_h_row(dst + y * dst_stride, src + y * src_stride, NULL, w, point, k, s);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -795,8 +802,9 @@ IMG_INLINE vec quarter_unit(const uint8_t *r0, const uint8_t *r1, int x)
 
 /* One output row from source rows r0 (weight 2048 - fy) and r1 (fy). */
 static void resize_row(uint8_t *dst, const uint8_t *r0, const uint8_t *r1, int fy,
-                       const img_simd_kernel *k, int32_t *tmp)
+                       const img_simd_kernel *k, img_simd_scratch *s)
 {
+    int32_t *tmp = s->vtmp;
     const int ow = k->out_w;
     if (k->x_half) {
         /* A unit reads 2 * L16 source bytes; units start below ow, so the reads end
@@ -868,161 +876,7 @@ static void resize_rows(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
 {
     for (int y = y0; y < y1; y++)
         resize_row(dst + y * dst_stride, src + k->y_i0[y] * src_stride,
-                   src + k->y_i1[y] * src_stride, k->y_frac[y], k, s->vtmp);
-}
-
-/* ---------------------------------------------------------------------------------
- * The fused strip (the schedule is described in simd_backend.c and README.md).
- * ------------------------------------------------------------------------------- */
-
-static int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-/* Point stages (or a copy) only. */
-static void strip_point(const img_simd_strip *job)
-{
-    const img_simd_kernel *k = job->k;
-    const uint8_t *src = job->src + job->y0 * job->src_stride;
-    uint8_t *dst = job->dst + job->y0 * job->dst_stride;
-    if (job->point) {
-        point_rows(dst, job->dst_stride, src, job->src_stride, k->in_w, job->y1 - job->y0, k);
-    } else {
-        for (int y = 0; y < job->y1 - job->y0; y++)
-            memcpy(dst + y * job->dst_stride, src + y * job->src_stride, (size_t)k->in_w);
-    }
-}
-
-/* Resize (after the point stages when enabled): the two source rows of an output
- * row come straight from src, or from a two-slot cache of point-op'd rows tagged by
- * row index (works for any map; monotonic maps compute each row once). */
-static void strip_resize(const img_simd_strip *job, img_simd_scratch *s)
-{
-    const img_simd_kernel *k = job->k;
-    int tag[2] = {-1, -1};
-    for (int y = job->y0; y < job->y1; y++) {
-        const int j[2] = {k->y_i0[y], k->y_i1[y]};
-        const uint8_t *p[2];
-        int used = -1;
-        for (int t = 0; t < 2; t++) {
-            if (!job->point) {
-                p[t] = job->src + j[t] * job->src_stride;
-                continue;
-            }
-            int slot = tag[0] == j[t] ? 0 : tag[1] == j[t] ? 1 : -1;
-            if (slot < 0) {
-                /* Evict the slot the other row of this output does not use; else the
-                 * older (smaller) row. */
-                slot = used >= 0 ? 1 - used : tag[0] <= tag[1] ? 0 : 1;
-                point_rows(s->rows + slot * s->rows_stride, 0, job->src + j[t] * job->src_stride,
-                           0, k->in_w, 1, k);
-                tag[slot] = j[t];
-            }
-            used = slot;
-            p[t] = s->rows + slot * s->rows_stride;
-        }
-        resize_row(job->dst + y * job->dst_stride, p[0], p[1], k->y_frac[y], k, s->vtmp);
-    }
-}
-
-/* The rows of the blurred image the band needs, in increasing order, each once. */
-typedef struct needed_rows {
-    const img_simd_strip *job;
-    int y, half, last;
-} needed_rows;
-
-static int next_needed(needed_rows *it)
-{
-    const img_simd_strip *job = it->job;
-    while (it->y < job->y1) {
-        int j;
-        if (job->resize) {
-            j = it->half ? job->k->y_i1[it->y] : job->k->y_i0[it->y];
-            if (it->half)
-                it->y++;
-            it->half ^= 1;
-        } else {
-            j = it->y++;
-        }
-        if (j > it->last) {
-            it->last = j;
-            return j;
-        }
-    }
-    return -1;
-}
-
-/* Blur (point stages folded into the horizontal pass), then resize if enabled.
- *
- * Needed blurred rows are produced in runs of up to K consecutive rows. Before a run
- * [a, a+n), the horizontal rows [a-r, a+n-1+r] (clamped) are brought into the ring
- * of 2r+K slots, each source row point-op'd and blurred exactly once; the vertical
- * pass then writes the n rows either straight to dst (no resize) or into a K+1 slot
- * row cache from which every output row whose two source rows are ready is resized.
- * The y map is monotonic with i1 - i0 <= 1 (k->y_fusable), so a pending output row
- * never needs a row older than a - 1: K+1 cache slots suffice. */
-static void strip_blur(const img_simd_strip *job, img_simd_scratch *s)
-{
-    const img_simd_kernel *k = job->k;
-    const int w = k->in_w, h = k->in_h, r = k->radius, K = IMG_SIMD_BATCH_ROWS;
-    const hblur_row_fn hrow = hblur_row_for(k);
-    const int slots = s->ring_slots;
-    needed_rows it = {job, job->y0, 0, -1};
-    int hnext = 0;            /* next horizontal row to compute */
-    int yout = job->y0;       /* next output row to resize */
-    bool started = false;
-
-    int next = next_needed(&it);
-    while (next >= 0) {
-        const int a = next;
-        int n = 1;
-        next = next_needed(&it);
-        while (next == a + n && n < K) {
-            n++;
-            next = next_needed(&it);
-        }
-
-        const int lo = clampi(a - r, 0, h - 1), hi = clampi(a + n - 1 + r, 0, h - 1);
-        if (!started || hnext < lo) {
-            hnext = lo;   /* rows before lo are never needed again */
-            started = true;
-        }
-        for (; hnext <= hi; hnext++) {
-            const uint8_t *row = job->src + hnext * job->src_stride;
-            build_pad(s->pad, row, hnext + 1 < h ? row + job->src_stride : NULL, w, r,
-                      job->point, k);
-            hrow(s->ring + (hnext % slots) * s->ring_stride, s->pad, w, k);
-        }
-        for (int i = 0; i < n + 2 * r; i++)
-            s->hptr[i] = s->ring + (clampi(a - r + i, 0, h - 1) % slots) * s->ring_stride;
-        for (int i = 0; i < n; i++)
-            s->dptr[i] = job->resize ? s->rows + ((a + i) % s->row_slots) * s->rows_stride
-                                     : job->dst + (a + i) * job->dst_stride;
-        blur_v_rows(s->dptr, n, s->hptr, w, k);
-
-        if (job->resize) {
-            while (yout < job->y1 && k->y_i1[yout] <= a + n - 1) {
-                const uint8_t *p0 = s->rows + (k->y_i0[yout] % s->row_slots) * s->rows_stride;
-                const uint8_t *p1 = s->rows + (k->y_i1[yout] % s->row_slots) * s->rows_stride;
-                resize_row(job->dst + yout * job->dst_stride, p0, p1, k->y_frac[yout], k,
-                           s->vtmp);
-                yout++;
-            }
-        }
-    }
-}
-
-static void run_strip(const img_simd_strip *job, img_simd_scratch *s)
-{
-    if (job->y0 >= job->y1)
-        return;
-    if (job->blur)
-        strip_blur(job, s);
-    else if (job->resize)
-        strip_resize(job, s);
-    else
-        strip_point(job);
+                   src + k->y_i1[y] * src_stride, k->y_frac[y], k, s);
 }
 
 #define IMG_SIMD_PASTE2(a, b) a##b
@@ -1033,10 +887,11 @@ void IMG_SIMD_PASTE(img_simd_init_, IMG_SIMD_SUFFIX)(img_simd_funcs *f)
     f->name = IMG_SIMD_NAME;
     f->vector_bytes = VB;
     f->point_rows = point_rows;
+    f->blur_h_row = blur_h_row;
     f->blur_h_rows = blur_h_rows;
     f->blur_v_rows = blur_v_rows;
+    f->resize_row = resize_row;
     f->resize_rows = resize_rows;
-    f->run_strip = run_strip;
 }
 
 #endif

@@ -4,6 +4,7 @@
 #define IMG_TESTS_TEST_HELPERS_H
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,12 +25,53 @@ static inline uint32_t test_random(uint32_t *state)
     return *state = x;
 }
 
-/* A w x h image with `channels` planes of random bytes (seeded). */
+/* The run's seed (checkasm style): IMGPIPE_TEST_SEED=N replays a run, and
+ * IMGPIPE_TEST_SEED=random draws one from the clock; unset, it is 0, which leaves the
+ * fixed seeds unchanged so that CI stays reproducible. It is mixed into every fixed
+ * seed and printed once per test binary on stderr. Criterion runs each test in a
+ * child process, which may start the binary afresh: the runner, which starts first,
+ * puts the seed it chose into the environment so that every test uses the same one. */
+static uint32_t test_seed_value;
+
+__attribute__((constructor)) static void test_seed_init(void)
+{
+    const char *env = getenv("IMGPIPE_TEST_SEED");
+    const bool chosen = env && strcmp(env, "random") == 0;
+    uint32_t seed = 0;
+    if (chosen) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = (uint32_t)ts.tv_sec * 1000003u ^ (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() << 16;
+        char buf[16];
+        snprintf(buf, sizeof buf, "%u", (unsigned)seed);
+        setenv("IMGPIPE_TEST_SEED", buf, 1);
+    } else if (env && *env) {
+        seed = (uint32_t)strtoul(env, NULL, 0);
+    }
+    test_seed_value = seed;
+    if (!getenv("IMGPIPE_TEST_SEED_SHOWN")) {
+        fprintf(stderr, "IMGPIPE_TEST_SEED=%u%s\n", (unsigned)seed,
+                chosen ? " (from the clock; set it to replay this run)"
+                       : env ? "" : " (the fixed seeds; IMGPIPE_TEST_SEED=random for new inputs)");
+        setenv("IMGPIPE_TEST_SEED_SHOWN", "1", 1);
+    }
+}
+
+/* A fixed seed with the run's seed mixed in (unchanged when the run's seed is 0). */
+static inline uint32_t test_mix_seed(uint32_t seed)
+{
+    return seed ^ test_seed_value * 2654435761u;
+}
+
+/* A w x h image with `channels` planes of random bytes (seeded, the run's seed mixed
+ * in). */
 static inline void test_random_image(img_image *img, int w, int h, int channels, uint32_t seed)
 {
     img_error err;
     cr_assert_eq(img_image_alloc(img, w, h, channels, 0, &err), 0, "%s", err.message);
-    uint32_t s = seed ? seed : 1;
+    uint32_t s = test_mix_seed(seed ? seed : 1);
+    if (s == 0)
+        s = 1;   /* xorshift's fixed point */
     for (int c = 0; c < channels; c++)
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)

@@ -79,16 +79,39 @@ Test(serial, blur_replicates_the_border)
     expect_pipeline(&p, 3, 3, impulse, 3, 3, want2d);
 }
 
-Test(serial, blur_keeps_constant_images_and_one_pixel)
+/* A ramp is kept exactly inside by any symmetric kernel, so only the border rule and the
+ * weights decide the ends. Sigma 0.5 (weights 4 1744 12888 1744 4, sum 16384) on
+ * 50 60 70 80 90 100 110, edge pixels replicated:
+ *   x=0: 4*50 + 1744*50 + 12888*50 + 1744*60 + 4*70 = 836720; h = (836720 + 64) >> 7 = 6537;
+ *        (16384 * 6537 + 2^20) >> 21 = 51   (mirroring would give 52, zeros 46)
+ *   x=1: 4*50 + 1744*50 + 12888*60 + 1744*70 + 4*80 = 983080; h = 7680 -> 60
+ *   x=5: 4*80 + 1744*90 + 12888*100 + 1744*110 + 4*110 = 1638360; h = 12800 -> 100
+ *   x=6: 4*90 + 1744*100 + 12888*110 + 1744*110 + 4*110 = 1784720; h = 13943 -> 109
+ * Down a column the rows are h = 128 * v exactly and the vertical pass gives the same
+ * values. On 50 60 110 the radius (2) reaches past both ends of the image:
+ *   x=0: 4*50 + 1744*50 + 12888*50 + 1744*60 + 4*110 = 836880 -> 51
+ *   x=1: 4*50 + 1744*50 + 12888*60 + 1744*110 + 4*110 = 1052960 -> 64
+ *   x=2: 4*50 + 1744*60 + 12888*110 + 1744*110 + 4*110 = 1714800 -> 105 */
+Test(serial, blur_ramp_borders_known_answer)
 {
     img_params p = neutral();
-    uint8_t in[7 * 3];
-    uint8_t want[7 * 3];
+    p.sigma = 0.5;
+    const uint8_t ramp[] = {50, 60, 70, 80, 90, 100, 110};
+    const uint8_t want[] = {51, 60, 70, 80, 90, 100, 109};
+    expect_pipeline(&p, 7, 1, ramp, 7, 1, want);
+    expect_pipeline(&p, 1, 7, ramp, 1, 7, want);
+    const uint8_t shortr[] = {50, 60, 110};
+    const uint8_t want_short[] = {51, 64, 105};
+    expect_pipeline(&p, 3, 1, shortr, 3, 1, want_short);
+    expect_pipeline(&p, 1, 3, shortr, 1, 3, want_short);
+}
+
+/* One pixel is its own border at any radius, up to 96 (sigma 32). */
+Test(serial, blur_keeps_one_pixel)
+{
+    img_params p = neutral();
     for (double sigma = 0.5; sigma <= 32.0; sigma *= 2.0) {
-        p.sigma = sigma;   /* radius up to 96: far larger than the image */
-        memset(in, 77, sizeof in);
-        memset(want, 77, sizeof want);
-        expect_pipeline(&p, 7, 3, in, 7, 3, want);
+        p.sigma = sigma;
         const uint8_t one[] = {201};
         expect_pipeline(&p, 1, 1, one, 1, 1, one);
     }

@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "image.h"
 #include "pool.h"
 #include "spec.h"
+#include "test_helpers.h"
 #include "threads.h"
 
 extern const img_backend img_backend_serial;
@@ -36,7 +39,7 @@ static void random_image(img_image *img, int w, int h, int channels, uint64_t se
 {
     img_error err = {{0}};
     cr_assert_eq(img_image_alloc(img, w, h, channels, 0, &err), 0, "%s", err.message);
-    uint64_t s = seed * 1000003u + (uint64_t)(w * 31 + h * 7 + channels);
+    uint64_t s = (seed ^ test_mix_seed(0)) * 1000003u + (uint64_t)(w * 31 + h * 7 + channels);
     for (int c = 0; c < channels; c++)
         for (int y = 0; y < h; y++) {
             uint8_t *row = img_row(img, c, y);
@@ -361,11 +364,34 @@ Test(threads_stats, breakdown_and_stats_after_a_run)
     random_image(&src, 64, 40, 3, 3);
     make_plan(&plan, &p, 64, 40);
     serial_pipeline(&expected, &src, &plan);
+    /* The run's figures must lie between zero and what the test itself measures around
+     * the run. The sleep is a voluntary switch just before that window, so counters
+     * reported as totals since the start instead of deltas would exceed the window's. */
+    usleep(1000);
+    struct rusage ru0, ru1;
+    struct timespec c0, c1, w0, w1;
+    getrusage(RUSAGE_SELF, &ru0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    clock_gettime(CLOCK_MONOTONIC, &w0);
     expect_pipeline(state, &src, &plan, &expected, "stats run");
+    clock_gettime(CLOCK_MONOTONIC, &w1);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    getrusage(RUSAGE_SELF, &ru1);
+    const double outer_wall =
+        (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) * 1e-9;
+    const double outer_cpu =
+        (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
 
     cr_assert_eq(img_threads_last_stats(state, &stats), 0);
     cr_assert_gt(stats.wall_seconds, 0.0);
-    cr_assert_geq(stats.cpu_seconds, 0.0);
+    cr_assert_leq(stats.wall_seconds, outer_wall + 1e-6);
+    /* The run did work on this process's threads: the process CPU clock (ns) moved. */
+    cr_assert_gt(stats.cpu_seconds, 0.0);
+    cr_assert_leq(stats.cpu_seconds, outer_cpu + 1e-6);
+    /* Whether a thread blocked or was preempted during so short a run is up to the
+     * scheduler, so only the bounds are certain. */
+    cr_assert_leq(stats.voluntary_switches, ru1.ru_nvcsw - ru0.ru_nvcsw);
+    cr_assert_leq(stats.involuntary_switches, ru1.ru_nivcsw - ru0.ru_nivcsw);
     cr_assert_geq(stats.voluntary_switches, 0);
     cr_assert_geq(stats.involuntary_switches, 0);
     cr_assert_eq(stats.threads, 2);
@@ -743,8 +769,16 @@ static char *traced_run(const char *dir, int threads, int *tasks)
     make_plan(&plan, &p, 64, 40);
     serial_pipeline(&expected, &src, &plan);
     void *state = threads_init(threads, 8, path);
-    for (int run = 0; run < 2; run++)   /* the second run replaces the first's file */
+    for (int run = 0; run < 2; run++) {   /* the second run replaces the first's file */
         expect_pipeline(state, &src, &plan, &expected, "traced run");
+        /* The backend records; the caller writes (as run and bench do). */
+        int tracks = 0;
+        img_error err = {{0}};
+        const img_trace *trace = img_backend_threads.trace(state, &tracks);
+        cr_assert_not_null(trace, "run %d was not traced", run);
+        cr_assert_eq(tracks, threads);
+        cr_assert_eq(img_trace_write(trace, path, tracks, &err), 0, "%s", err.message);
+    }
     img_threads_stats stats;
     cr_assert_eq(img_threads_last_stats(state, &stats), 0);
     *tasks = stats.tasks;
@@ -823,7 +857,12 @@ Test(trace, write_error_is_reported)
     make_plan(&plan, &p, 16, 8);
     alloc_output(&out, &plan, 1);
     void *state = threads_init(2, 0, path);
-    cr_assert_eq(img_backend_threads.run_pipeline(state, &out, &src, &plan, &err), -1);
+    cr_assert_eq(img_backend_threads.run_pipeline(state, &out, &src, &plan, &err), 0, "%s",
+                 err.message);
+    int tracks = 0;
+    const img_trace *trace = img_backend_threads.trace(state, &tracks);
+    cr_assert_not_null(trace);
+    cr_assert_eq(img_trace_write(trace, path, tracks, &err), -1);
     cr_assert(strstr(err.message, path) != NULL, "message: %s", err.message);
     img_backend_threads.destroy(state);
     img_image_free(&out);

@@ -14,10 +14,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
+#include "cpus.h"
 #include "error.h"
 #include "image.h"
 #include "spec.h"
+#include "trace.h"
 
 /* Settings a backend may honour; zero/NULL fields mean "the backend's default". */
 typedef struct img_backend_options {
@@ -28,7 +31,9 @@ typedef struct img_backend_options {
     const char *device;      /* OpenCL device: index, "cpu", "gpu" or a name substring */
     bool no_cache;           /* OpenCL: bypass the on-disk program cache */
     bool autotune;           /* OpenCL: tune the work-group size */
-    const char *trace_path;  /* threads: write a Chrome trace of the next pipeline run */
+    const char *trace_path;  /* non-NULL: record the tasks of each pipeline run for the
+                                caller to write to this path (the table's trace()); a
+                                backend never writes the file itself */
 } img_backend_options;
 
 /* Where the time of the last run_pipeline() went, for backends that can say more
@@ -42,10 +47,33 @@ typedef struct img_breakdown {
     } part[IMG_BREAKDOWN_MAX];
 } img_breakdown;
 
-/* What a backend honours, so bench knows which settings to sweep. */
+/* What the last run_pipeline() cost, measured by the backend around its own work, for
+ * backends that run tasks on a pool. The context switches are those of the whole
+ * process (getrusage RUSAGE_SELF: the caller and every worker). */
+typedef struct img_counters {
+    double wall_seconds;        /* CLOCK_MONOTONIC */
+    double cpu_seconds;         /* CLOCK_PROCESS_CPUTIME_ID: all threads together */
+    long voluntary_switches;    /* ru_nvcsw delta: a thread blocked (waited for work) */
+    long involuntary_switches;  /* ru_nivcsw delta: a thread was preempted */
+    int threads;                /* pool workers */
+    int tasks;                  /* tasks run, over all batches */
+    int batches;                /* batches, i.e. barriers the run waited at */
+    int band_rows;              /* band height of the run's first batch */
+    int scratch_grows;          /* scratch (re)allocations the run needed: 0 once warm */
+    int widest_batch;           /* tasks in the run's largest batch */
+    int cpus_used;              /* distinct CPUs the tasks ran on (sched_getcpu() at each
+                                 * task's start and end); 0 when unknown */
+    img_cpu_mask cpus_seen;     /* which ones */
+} img_counters;
+
+/* What a backend honours and offers, so bench knows which settings to sweep and which
+ * extra measurements to make, without naming any backend. */
 enum {
     IMG_BACKEND_THREADED = 1u << 0,     /* options.threads, band_rows, trace_path */
-    IMG_BACKEND_SIMD_LEVELS = 1u << 1,  /* options.simd_level */
+    IMG_BACKEND_SIMD_LEVELS = 1u << 1,  /* options.simd_level: the names simd_level() lists */
+    IMG_BACKEND_SCALING_SERIES = 1u << 2,  /* bench's thread-scaling series and its traces
+                                              run on this backend (one backend has it) */
+    IMG_BACKEND_HAS_DEVICE = 1u << 3,   /* runs on a device that describe_platform() names */
 };
 
 /* Which of the backend options a backend honours (its table's `options` field). The
@@ -90,6 +118,29 @@ typedef struct img_backend {
 
     /* Optional: time breakdown of the last run_pipeline(). */
     void (*breakdown)(void *state, img_breakdown *out);
+
+    /* Optional: the counters of the last run_pipeline(); fails (-1) before the first
+     * successful run. */
+    int (*counters)(void *state, img_counters *out);
+
+    /* Optional: the tasks of the last run_pipeline() when options.trace_path asked for
+     * them, with the number of worker tracks to name (for img_trace_write); NULL when
+     * the last run was not traced. Valid until the next run or destroy(). */
+    const img_trace *(*trace)(void *state, int *tracks);
+
+    /* Optional (with IMG_BACKEND_SIMD_LEVELS): the i-th name options.simd_level
+     * accepts besides "auto", weakest first; NULL past the last. */
+    const char *(*simd_level)(int i);
+
+    /* Optional (with IMG_BACKEND_HAS_DEVICE): the platform, device, version and driver
+     * that `options` select, one line for the record; without initialising the
+     * backend. A device that cannot be selected is described as "unavailable: why". */
+    void (*describe_platform)(const img_backend_options *options, char *buf, size_t len);
+
+    /* Optional: writes a heading and the devices this backend can choose from (how
+     * options.device numbers and names them) to out, for `imgpipe info`. On failure
+     * only the heading has been written. */
+    int (*list_devices)(FILE *out, img_error *err);
 } img_backend;
 
 #endif

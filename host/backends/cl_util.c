@@ -1,5 +1,6 @@
 #include "cl_util.h"
 
+#include "clock.h"
 #include "fsutil.h"
 
 #include <ctype.h>
@@ -402,36 +403,17 @@ static uint64_t program_key(cl_device_id device, const char *source, size_t sour
     return hash_field(h, source, source_len);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 unsigned char *img_cl_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *data = NULL;
-    struct stat st;
+    uint8_t *data = NULL;
     /* No real program binary is anywhere near 1 GiB; a bigger file is not ours. */
-    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || st.st_size > (1 << 30)) {
-        errno = EFBIG;
-        goto done;
-    }
-    data = malloc((size_t)st.st_size + 1);
-    if (data && fread(data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+    if (img_read_whole_file(path, (size_t)1 << 30, &data, len, NULL) != 0)
+        return NULL;
+    if (*len == 0) {
         free(data);
-        data = NULL;
-        errno = EIO;
+        errno = EFBIG;
+        return NULL;
     }
-    if (data)
-        data[st.st_size] = '\0';
-    *len = (size_t)st.st_size;
-done:
-    fclose(f);
     return data;
 }
 
@@ -587,7 +569,7 @@ int img_cl_build_program(cl_context context, cl_device_id device, const char *so
 {
     *program = NULL;
     memset(info, 0, sizeof *info);
-    double t0 = now_seconds();
+    double t0 = img_now();
     char dir[400];
 
     if (use_cache && img_cl_cache_dir(dir, sizeof dir, NULL) == 0) {
@@ -597,7 +579,7 @@ int img_cl_build_program(cl_context context, cl_device_id device, const char *so
         *program = load_cached(context, device, info->cache_path, options);
         if (*program) {
             info->cache_hit = true;
-            info->seconds = now_seconds() - t0;
+            info->seconds = img_now() - t0;
             return 0;
         }
     }
@@ -633,7 +615,7 @@ int img_cl_build_program(cl_context context, cl_device_id device, const char *so
     /* A cache that cannot be written only costs the next start its speed. */
     if (info->cache_used)
         info->cache_saved = save_cached(p, dir, info->cache_path);
-    info->seconds = now_seconds() - t0;
+    info->seconds = img_now() - t0;
     *program = p;
     return 0;
 }

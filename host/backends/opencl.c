@@ -785,6 +785,30 @@ static void opencl_describe(void *state, char *buf, size_t len)
         }
 }
 
+/* For bench's record of the environment: what a run with `options` would use,
+ * without creating a context. */
+static void opencl_describe_platform(const img_backend_options *options, char *buf, size_t len)
+{
+    img_cl_device d;
+    img_error err;
+    if (img_cl_select_device(options ? options->device : NULL, &d, &err) != 0) {
+        snprintf(buf, len, "unavailable: %s", err.message);
+        return;
+    }
+    char platform[128], name[128], version[96], driver[64];
+    img_cl_platform_string(d.platform, CL_PLATFORM_NAME, platform, sizeof platform);
+    img_cl_device_string(d.device, CL_DEVICE_NAME, name, sizeof name);
+    img_cl_device_string(d.device, CL_DEVICE_VERSION, version, sizeof version);
+    img_cl_device_string(d.device, CL_DRIVER_VERSION, driver, sizeof driver);
+    snprintf(buf, len, "%s; %s; %s; driver %s", platform, name, version, driver);
+}
+
+static int opencl_list_devices(FILE *out, img_error *err)
+{
+    fprintf(out, "OpenCL platforms and devices (--device N | cpu | gpu | name):\n");
+    return img_cl_print_devices(out, err);
+}
+
 static void opencl_breakdown(void *state, img_breakdown *out)
 {
     const opencl_state *st = state;
@@ -823,6 +847,7 @@ int img_opencl_build_log(const img_backend_options *options, FILE *out, img_erro
 const img_backend img_backend_opencl = {
     .name = "opencl",
     .description = "OpenCL kernels through the ICD loader (GPU, or PoCL on the CPU)",
+    .flags = IMG_BACKEND_HAS_DEVICE,
     .options = IMG_OPTION_DEVICE | IMG_OPTION_NO_CACHE | IMG_OPTION_AUTOTUNE,
     .probe = opencl_probe,
     .init = opencl_init,
@@ -831,4 +856,6 @@ const img_backend img_backend_opencl = {
     .run_pipeline = opencl_run_pipeline,
     .describe = opencl_describe,
     .breakdown = opencl_breakdown,
+    .describe_platform = opencl_describe_platform,
+    .list_devices = opencl_list_devices,
 };

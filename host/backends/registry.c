@@ -36,6 +36,20 @@ const img_backend *img_backend_find(const char *name)
     return NULL;
 }
 
+const img_backend *img_backend_reference(void)
+{
+    return &img_backend_serial;
+}
+
+const char *img_backend_simd_level(int i)
+{
+    /* Every SIMD backend compiles the same levels: the first one's list is the list. */
+    for (size_t b = 0; b < img_backend_count(); b++)
+        if ((backends[b]->flags & IMG_BACKEND_SIMD_LEVELS) && backends[b]->simd_level)
+            return backends[b]->simd_level(i);
+    return NULL;
+}
+
 void img_backend_names(char *buf, size_t len)
 {
     size_t used = 0;

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "pool.h"
 #include "trace.h"
 
@@ -69,7 +70,7 @@ typedef struct threads_state {
     img_pool *pool;
     int threads;
     int band_rows_option;     /* 0 = auto */
-    char *trace_path;         /* owned copy; NULL = no trace */
+    bool trace_runs;          /* options.trace_path was set: record every pipeline run */
     worker_scratch *scratch;  /* `threads` entries */
     void *mid;                /* the blurred image between the two batches */
     size_t mid_cap;
@@ -78,6 +79,7 @@ typedef struct threads_state {
     /* Per run; set by the caller before a batch, read by workers during it (the pool's
      * mutex orders the two). */
     bool tracing;
+    bool traced;              /* the last pipeline run's tasks are in `trace` */
     int grows;
     /* The CPUs this run's tasks were seen on, one bit per CPU: reset by the caller
      * before the first batch, set by the workers, read after the last barrier. */
@@ -287,7 +289,7 @@ static void run_task(void *arg, int index, int worker)
     int64_t start = 0;
     int cpu = sched_getcpu();
     if (st->tracing)
-        start = img_trace_now_ns();
+        start = img_now_ns();
     switch (j->kind) {
     case JOB_POINT:
         point_band(j, lut, plane, y0, y1);
@@ -301,7 +303,7 @@ static void run_task(void *arg, int index, int worker)
     }
     int cpu_end = sched_getcpu();
     if (st->tracing) {
-        int64_t end = img_trace_now_ns();
+        int64_t end = img_now_ns();
         img_trace_event *e = img_trace_slot(&st->trace);
         if (e)
             *e = (img_trace_event){.stage = j->name, .band = band, .plane = plane,
@@ -436,11 +438,6 @@ static int check_geometry(const img_image *dst, const img_image *src, const img_
     return 0;
 }
 
-static double seconds_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
-}
-
 /* ---- the backend table ---- */
 
 static void threads_destroy(void *state)
@@ -459,7 +456,6 @@ static void threads_destroy(void *state)
     free(st->scratch);
     free(st->mid);
     img_trace_free(&st->trace);
-    free(st->trace_path);
     free(st);
 }
 
@@ -487,13 +483,7 @@ static int threads_init(void **state, const img_backend_options *options, img_er
         threads_destroy(st);
         return img_fail(err, "threads: out of memory");
     }
-    if (options && options->trace_path) {
-        st->trace_path = strdup(options->trace_path);
-        if (!st->trace_path) {
-            threads_destroy(st);
-            return img_fail(err, "threads: out of memory");
-        }
-    }
+    st->trace_runs = options && options->trace_path;
     if (img_pool_create(&st->pool, threads, err) != 0) {
         threads_destroy(st);
         return -1;
@@ -542,14 +532,14 @@ static int threads_run_pipeline(void *state, img_image *dst, const img_image *sr
                                  const img_plan *plan, img_error *err)
 {
     threads_state *st = state;
+    st->traced = false;
     if (check_geometry(dst, src, plan, true, err) != 0)
         return -1;
 
-    struct timespec wall0, wall1, cpu0, cpu1;
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
-    clock_gettime(CLOCK_MONOTONIC, &wall0);
+    const double cpu0 = img_cpu_seconds();
+    const double wall0 = img_now();
 
     st->grows = 0;
     const bool point = plan->enabled[IMG_STAGE_BRIGHTNESS] || plan->enabled[IMG_STAGE_CONTRAST];
@@ -589,19 +579,19 @@ static int threads_run_pipeline(void *state, img_image *dst, const img_image *sr
     }
     for (int w = 0; w < IMG_CPU_MASK_CPUS / 64; w++)
         atomic_store_explicit(&st->cpu_bits[w], 0, memory_order_relaxed);
-    st->tracing = st->trace_path != NULL;
+    st->tracing = st->trace_runs;
     if (st->tracing && img_trace_reserve(&st->trace, (size_t)tasks, err) != 0)
         return -1;
 
     for (int i = 0; i < njobs; i++)
         run_job(st, &jobs[i]);
 
-    clock_gettime(CLOCK_MONOTONIC, &wall1);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+    const double wall1 = img_now();
+    const double cpu1 = img_cpu_seconds();
     getrusage(RUSAGE_SELF, &ru1);
     st->last = (img_threads_stats){
-        .wall_seconds = seconds_between(&wall0, &wall1),
-        .cpu_seconds = seconds_between(&cpu0, &cpu1),
+        .wall_seconds = wall1 - wall0,
+        .cpu_seconds = cpu1 - cpu0,
         .voluntary_switches = ru1.ru_nvcsw - ru0.ru_nvcsw,
         .involuntary_switches = ru1.ru_nivcsw - ru0.ru_nivcsw,
         .threads = st->threads,
@@ -615,13 +605,9 @@ static int threads_run_pipeline(void *state, img_image *dst, const img_image *sr
         st->last.cpus_seen.bits[w] = atomic_load_explicit(&st->cpu_bits[w], memory_order_relaxed);
     st->last.cpus_used = img_cpu_mask_count(&st->last.cpus_seen);
     st->have_stats = true;
-
-    /* Outside the measured time: the file is about the run, not part of it. */
-    if (st->tracing) {
-        st->tracing = false;
-        if (img_trace_write(&st->trace, st->trace_path, st->threads, err) != 0)
-            return -1;
-    }
+    /* The caller writes the events (trace()): a file is about the run, not part of it. */
+    st->traced = st->tracing;
+    st->tracing = false;
     return 0;
 }
 
@@ -652,7 +638,7 @@ static void threads_describe(void *state, char *buf, size_t len)
 
 /* "wall" and "cpu" are seconds. "vcsw" and "ivcsw" are context switch counts carried
  * in the `seconds` field (a double holds them exactly), because img_breakdown has no
- * other slot for a number; img_threads_last_stats gives them typed. */
+ * other slot for a number; counters() gives them typed. */
 static void threads_breakdown(void *state, img_breakdown *out)
 {
     const threads_state *st = state;
@@ -679,10 +665,19 @@ int img_threads_last_stats(void *state, img_threads_stats *out)
     return 0;
 }
 
+static const img_trace *threads_trace(void *state, int *tracks)
+{
+    const threads_state *st = state;
+    if (!st || !st->traced)
+        return NULL;
+    *tracks = st->threads;
+    return &st->trace;
+}
+
 const img_backend img_backend_threads = {
     .name = "threads",
     .description = "pthreads pool: row bands as tasks; interleaved on one core, parallel on many",
-    .flags = IMG_BACKEND_THREADED,
+    .flags = IMG_BACKEND_THREADED | IMG_BACKEND_SCALING_SERIES,
     .options = IMG_OPTION_THREADS | IMG_OPTION_BAND_ROWS | IMG_OPTION_TRACE,
     .probe = threads_probe,
     .init = threads_init,
@@ -691,4 +686,6 @@ const img_backend img_backend_threads = {
     .run_pipeline = threads_run_pipeline,
     .describe = threads_describe,
     .breakdown = threads_breakdown,
+    .counters = img_threads_last_stats,
+    .trace = threads_trace,
 };

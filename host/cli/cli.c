@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "funcs.h"
 #include "image.h"
+#include "registry.h"
 #include "synth.h"
 
 #define CMD(c) (1u << (c))
@@ -314,8 +314,8 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
             return 0;
         }
         char levels[128] = "auto";
-        for (int l = 0; l < IMG_SIMD_LEVEL_COUNT; l++) {
-            const char *level = img_simd_level_name((img_simd_level)l);
+        const char *level;
+        for (int l = 0; (level = img_backend_simd_level(l)) != NULL; l++) {
             if (strcmp(value, level) == 0) {
                 cli->simd = value;
                 return 0;

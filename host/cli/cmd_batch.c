@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "cpus.h"
 #include "image_io.h"
 
 /* The thread arrays are fixed; --jobs is capped at this by the CLI, the core count
@@ -562,10 +563,8 @@ int img_cmd_batch(const img_cli *cli)
     if (b.backend->init(&b.state, &options, &err) != 0)
         goto out;
     live = true;
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = cli->jobs ? cli->jobs : online > MAX_IO_THREADS ? MAX_IO_THREADS
-                                        : online > 0              ? (int)online
-                                                                  : 1;
+    const int online = img_online_cpus();
+    int threads = cli->jobs ? cli->jobs : online > MAX_IO_THREADS ? MAX_IO_THREADS : online;
     if (threads > b.job_count)
         threads = b.job_count;   /* a reader or writer beyond one per file would idle */
     if (threads > MAX_IO_THREADS)

@@ -21,11 +21,8 @@
 #include "bench.h"
 #include "chart.h"
 #include "fsutil.h"
-#include "funcs.h"
-#include "cl_util.h"
 #include "registry.h"
 #include "synth.h"
-#include "threads.h"
 #include "verify.h"
 
 #define MAX_ROWS 512
@@ -40,13 +37,6 @@ typedef struct bench_ctx {
     double *samples;         /* MAX_SAMPLES scratch for the stage timings */
     int named_unavailable;   /* backends named in --backends that cannot run here */
 } bench_ctx;
-
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void size_name(char *buf, size_t len, int w, int h)
 {
@@ -67,8 +57,9 @@ static void print_row(const img_bench_row *r)
     /* A pinned row says so: "threads=4 cpus=0" is the interleaved case. */
     snprintf(setting, sizeof setting, "%s%s%s", r->setting, strcmp(r->cpus, "all") ? " cpus=" : "",
              strcmp(r->cpus, "all") ? r->cpus : "");
-    if (strcmp(r->verdict, "bit-exact") != 0) {
-        printf("%-13s %-18s %-11s %-9s %s\n", r->backend, setting, size, r->verdict, r->note);
+    if (r->verdict != IMG_VERDICT_BIT_EXACT) {
+        printf("%-13s %-18s %-11s %-9s %s\n", r->backend, setting, size,
+               img_verdict_name(r->verdict), r->note);
         return;
     }
     printf("%-13s %-18s %-11s %-9s %9.2f %9.2f %9.1f %8.2f %6.0f%% %6.2f %5.2f %7.1f",
@@ -90,7 +81,7 @@ static void print_row(const img_bench_row *r)
 static int time_stages(bench_ctx *ctx, const img_backend *b, void *state, const img_image *src,
                        const img_plan *plan, img_bench_row *row, img_error *err)
 {
-    extern const img_backend img_backend_serial;
+    const img_backend *serial = img_backend_reference();
     img_image in = {0}, out = {0};
     const img_image *cur = src;
     int rc = 0;
@@ -115,7 +106,7 @@ static int time_stages(bench_ctx *ctx, const img_backend *b, void *state, const 
         img_stats_compute(ctx->samples, (size_t)reps, &st);
         row->stage_s[s] = st.median;
         /* Serial's output feeds the next stage, so every backend times the same input. */
-        rc = img_backend_serial.run_stage(NULL, (img_stage)s, &out, cur, plan, err);
+        rc = serial->run_stage(NULL, (img_stage)s, &out, cur, plan, err);
         img_image_free(&in);
         in = out;
         memset(&out, 0, sizeof out);
@@ -141,7 +132,7 @@ typedef struct trial {
     size_t n;
     double wall, cpu;        /* summed over the timed loops */
     long nvcsw, nivcsw;
-    /* Threads backend: where each timed run's tasks ran. */
+    /* Backends with counters: where each timed run's tasks ran. */
     bool track_cpus;
     int cpus_allowed;        /* CPUs the process could use when the trial started */
     int widest_batch;
@@ -158,9 +149,9 @@ static int allowed_cpus(void)
     return CPU_COUNT(&set);
 }
 
-static void trial_fail(trial *t, const char *verdict, const char *why)
+static void trial_fail(trial *t, img_verdict verdict, const char *why)
 {
-    snprintf(t->row->verdict, sizeof t->row->verdict, "%s", verdict);
+    t->row->verdict = verdict;
     snprintf(t->row->note, sizeof t->row->note, "%s", why);
     t->ready = false;
 }
@@ -182,7 +173,7 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
     snprintf(row->setting, sizeof row->setting, "%s", setting);
     snprintf(row->cpus, sizeof row->cpus, "%s", cpus);
     row->disturbed = -1;
-    t->track_cpus = strcmp(b->name, "threads") == 0;
+    t->track_cpus = b->counters != NULL;
     t->cpus_allowed = allowed_cpus();
     row->threads = (b->flags & IMG_BACKEND_THREADED)
                        ? (options->threads ? options->threads : ctx->report->env.cores_allowed)
@@ -201,7 +192,7 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
     }
     char reason[256] = "";
     if (!b->probe(reason, sizeof reason)) {
-        trial_fail(t, "unavailable", reason);
+        trial_fail(t, IMG_VERDICT_UNAVAILABLE, reason);
         /* Asked for by name it had to run: a failure, as in run, batch and verify. By
          * default (all backends) it stays a noted row. */
         if (ctx->cli->backend_count)
@@ -210,31 +201,31 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
     }
     double t0 = img_now();
     if (b->init(&t->state, options, &err) != 0) {
-        trial_fail(t, "unavailable", err.message);
+        trial_fail(t, IMG_VERDICT_UNAVAILABLE, err.message);
         return;
     }
     t->live = true;
     row->init_s = img_now() - t0;
     t->samples = malloc(sizeof(double) * MAX_SAMPLES);
     if (!t->samples) {
-        trial_fail(t, "ERROR", "out of memory for the samples");
+        trial_fail(t, IMG_VERDICT_ERROR, "out of memory for the samples");
         return;
     }
     if (img_image_alloc(&t->dst, plan->out_width, plan->out_height, src->channels, UINT64_MAX,
                         &err) != 0) {
-        trial_fail(t, "ERROR", err.message);
+        trial_fail(t, IMG_VERDICT_ERROR, err.message);
         return;
     }
     t0 = img_now();
     if (b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
-        trial_fail(t, "ERROR", err.message);
+        trial_fail(t, IMG_VERDICT_ERROR, err.message);
         return;
     }
     row->cold_s = img_now() - t0;
 
     img_verify_result v;
     if (img_verify_backend(b, t->state, src, plan, &v, NULL, &err) != 0) {
-        trial_fail(t, "ERROR", err.message);
+        trial_fail(t, IMG_VERDICT_ERROR, err.message);
         return;
     }
     if (!v.exact) {
@@ -244,12 +235,12 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
                  " samples, max diff %d",
                  v.stage, v.mismatch.x, v.mismatch.y, v.mismatch.channel, v.mismatch.expected,
                  v.mismatch.got, v.mismatch.differing, v.mismatch.max_abs_diff);
-        trial_fail(t, "MISMATCH", why);
+        trial_fail(t, IMG_VERDICT_MISMATCH, why);
         return;
     }
     for (int i = 0; i < ctx->cli->warmup; i++)
         if (b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
-            trial_fail(t, "ERROR", err.message);
+            trial_fail(t, IMG_VERDICT_ERROR, err.message);
             return;
         }
     t->ready = true;
@@ -264,25 +255,25 @@ static void trial_time(trial *t, const img_image *src, const img_plan *plan, int
     img_error err = {{0}};
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
-    double cpu0 = cpu_seconds();
+    double cpu0 = img_cpu_seconds();
     double start = img_now(), total = 0.0;
     for (int i = 0; t->n < MAX_SAMPLES && (i < reps || total < min_time); i++) {
         double t0 = img_now();
         if (t->b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
-            trial_fail(t, "ERROR", err.message);
+            trial_fail(t, IMG_VERDICT_ERROR, err.message);
             return;
         }
         t->samples[t->n++] = img_now() - t0;
         total = img_now() - start;
-        img_threads_stats st;
-        if (t->track_cpus && img_threads_last_stats(t->state, &st) == 0 && st.cpus_used > 0) {
+        img_counters st;
+        if (t->track_cpus && t->b->counters(t->state, &st) == 0 && st.cpus_used > 0) {
             t->runs_by_cpus[st.cpus_used < 64 ? st.cpus_used : 64]++;
             img_cpu_mask_or(&t->cpus_seen, &st.cpus_seen);
             if (st.widest_batch > t->widest_batch)
                 t->widest_batch = st.widest_batch;
         }
     }
-    t->cpu += cpu_seconds() - cpu0;
+    t->cpu += img_cpu_seconds() - cpu0;
     t->wall += total;
     getrusage(RUSAGE_SELF, &ru1);
     t->nvcsw += ru1.ru_nvcsw - ru0.ru_nvcsw;
@@ -344,9 +335,9 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
         if (t->b->breakdown)
             t->b->breakdown(t->state, &row->breakdown);
         if (with_stages && time_stages(ctx, t->b, t->state, src, plan, row, &err) != 0) {
-            trial_fail(t, "ERROR", err.message);
+            trial_fail(t, IMG_VERDICT_ERROR, err.message);
         } else {
-            snprintf(row->verdict, sizeof row->verdict, "bit-exact");
+            row->verdict = IMG_VERDICT_BIT_EXACT;
             if (t->b->describe)
                 t->b->describe(t->state, row->note, sizeof row->note);
             record_cpus(t, row);
@@ -366,7 +357,7 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
             if (serial_median > 0)
                 row->speedup = serial_median / row->time.median;
             else
-                row->speedup = strcmp(t->b->name, "serial") == 0 ? 1.0 : 0.0;
+                row->speedup = t->b == img_backend_reference() ? 1.0 : 0.0;
         }
     }
     if (t->live)
@@ -410,10 +401,11 @@ static int expand_settings(const img_cli *cli, const img_backend *b, setting *ou
     int thread_count = (b->flags & IMG_BACKEND_THREADED) && cli->thread_count ? cli->thread_count : 1;
     /* The level sweep is for single-threaded SIMD backends (the chart of throughput
      * per vector width); threaded ones run the best level at each thread count. */
-    int level_count = (b->flags & IMG_BACKEND_SIMD_LEVELS) && !(b->flags & IMG_BACKEND_THREADED) &&
-                              !cli->simd
-                          ? IMG_SIMD_LEVEL_COUNT
-                          : 1;
+    int level_count = 1;
+    if ((b->flags & IMG_BACKEND_SIMD_LEVELS) && !(b->flags & IMG_BACKEND_THREADED) &&
+        b->simd_level && !cli->simd)
+        for (level_count = 0; b->simd_level(level_count); level_count++)
+            ;
     for (int t = 0; t < thread_count; t++) {
         for (int l = 0; l < level_count && n < max; l++) {
             setting *s = &out[n++];
@@ -428,9 +420,8 @@ static int expand_settings(const img_cli *cli, const img_backend *b, setting *ou
                 left -= (size_t)k;
             }
             if (level_count > 1) {
-                s->options.simd_level = img_simd_level_name((img_simd_level)l);
-                snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ",
-                         img_simd_level_name((img_simd_level)l));
+                s->options.simd_level = b->simd_level(l);
+                snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", b->simd_level(l));
             } else if ((b->flags & IMG_BACKEND_SIMD_LEVELS) && cli->simd) {
                 snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", cli->simd);
             }
@@ -540,8 +531,13 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
             /* The first run warms the scratch; the second is the one kept. */
             for (int i = 0; i < 2 && rc == 0; i++)
                 rc = threads->run_pipeline(state, &dst, src, plan, err);
-            img_threads_stats st;
-            if (rc == 0 && !pinned && img_threads_last_stats(state, &st) == 0) {
+            int tracks = 0;
+            const img_trace *trace = rc == 0 ? threads->trace(state, &tracks) : NULL;
+            if (trace)
+                rc = img_trace_write(trace, path, tracks, err);
+            img_counters st;
+            if (rc == 0 && !pinned && threads->counters &&
+                threads->counters(state, &st) == 0) {
                 /* The timeline shows this run as the parallel case: say when it was not. */
                 img_bench_row r = {.threads = options.threads, .cpus_used = st.cpus_used};
                 img_cpu_mask_format(&st.cpus_seen, r.cpus_ran_on, sizeof r.cpus_ran_on);
@@ -653,23 +649,35 @@ static const img_bench_row *fastest(const img_bench_report *r, const char *backe
     for (int i = 0; i < r->row_count; i++) {
         const img_bench_row *row = &r->rows[i];
         if (strcmp(row->backend, backend) == 0 && row->width == w && row->height == h &&
-            strcmp(row->verdict, "bit-exact") == 0 && strcmp(row->cpus, "all") == 0 &&
+            row->verdict == IMG_VERDICT_BIT_EXACT && strcmp(row->cpus, "all") == 0 &&
             (!best || row->time.median < best->time.median))
             best = row;
     }
     return best;
 }
 
-/* The GPU-versus-CPU crossover: the smallest measured size at which opencl, end to end
- * (upload + kernels + download), beats simd-threads. Printed and recorded when both
- * ran; on PoCL the "GPU" is this CPU, and the line says so. */
+/* The name of the first registered backend with all of `flags`, or NULL. */
+static const char *backend_with(unsigned flags)
+{
+    for (size_t i = 0; i < img_backend_count(); i++)
+        if ((img_backend_at(i)->flags & flags) == flags)
+            return img_backend_at(i)->name;
+    return NULL;
+}
+
+/* The GPU-versus-CPU crossover: the smallest measured size at which the device backend
+ * (opencl), end to end (upload + kernels + download), beats the threaded SIMD one
+ * (simd-threads). Printed and recorded when both ran; on PoCL the "GPU" is this CPU,
+ * and the line says so. */
 static void summarize_crossover(img_bench_report *r, const img_size *sizes, int size_count)
 {
+    const char *gpu = backend_with(IMG_BACKEND_HAS_DEVICE);
+    const char *cpu_name = backend_with(IMG_BACKEND_THREADED | IMG_BACKEND_SIMD_LEVELS);
     const img_bench_row *first_win = NULL;
     bool both = false;
-    for (int s = 0; s < size_count; s++) {
-        const img_bench_row *cl = fastest(r, "opencl", sizes[s].width, sizes[s].height);
-        const img_bench_row *cpu = fastest(r, "simd-threads", sizes[s].width, sizes[s].height);
+    for (int s = 0; gpu && cpu_name && s < size_count; s++) {
+        const img_bench_row *cl = fastest(r, gpu, sizes[s].width, sizes[s].height);
+        const img_bench_row *cpu = fastest(r, cpu_name, sizes[s].width, sizes[s].height);
         if (!cl || !cpu)
             continue;
         both = true;
@@ -682,13 +690,12 @@ static void summarize_crossover(img_bench_report *r, const img_size *sizes, int 
         return;
     if (first_win)
         snprintf(r->crossover, sizeof r->crossover,
-                 "opencl (end to end) beats simd-threads from %dx%d on (device: %s)",
+                 "%s (end to end) beats %s from %dx%d on (device: %s)", gpu, cpu_name,
                  first_win->width, first_win->height, r->env.opencl);
     else
         snprintf(r->crossover, sizeof r->crossover,
-                 "opencl (end to end) beats simd-threads at none of the sizes measured "
-                 "(device: %s)",
-                 r->env.opencl);
+                 "%s (end to end) beats %s at none of the sizes measured (device: %s)", gpu,
+                 cpu_name, r->env.opencl);
     printf("\ncrossover: %s\n", r->crossover);
 }
 
@@ -697,11 +704,11 @@ static void summarize_scaling(img_bench_report *r)
     bool any = false;
     for (int i = 0; i < r->row_count; i++) {
         img_bench_row *row = &r->rows[i];
-        if (strcmp(row->verdict, "bit-exact") != 0 || strstr(row->setting, "threads=") == NULL)
+        if (row->verdict != IMG_VERDICT_BIT_EXACT || strstr(row->setting, "threads=") == NULL)
             continue;
         for (int j = 0; j < r->row_count; j++) {
             const img_bench_row *base = &r->rows[j];
-            if (base->threads == 1 && strcmp(base->verdict, "bit-exact") == 0 &&
+            if (base->threads == 1 && base->verdict == IMG_VERDICT_BIT_EXACT &&
                 strcmp(base->backend, row->backend) == 0 && strcmp(base->cpus, row->cpus) == 0 &&
                 base->width == row->width && base->height == row->height &&
                 strcmp(base->simd, row->simd) == 0) {
@@ -736,23 +743,6 @@ static void summarize_scaling(img_bench_report *r)
     }
 }
 
-
-/* Platform, device, version and driver the opencl backend selects, for the record. */
-static void describe_opencl(const img_cli *cli, char *buf, size_t len)
-{
-    img_cl_device d;
-    img_error err;
-    if (img_cl_select_device(cli->device, &d, &err) != 0) {
-        snprintf(buf, len, "unavailable: %s", err.message);
-        return;
-    }
-    char platform[128], name[128], version[96], driver[64];
-    img_cl_platform_string(d.platform, CL_PLATFORM_NAME, platform, sizeof platform);
-    img_cl_device_string(d.device, CL_DEVICE_NAME, name, sizeof name);
-    img_cl_device_string(d.device, CL_DEVICE_VERSION, version, sizeof version);
-    img_cl_device_string(d.device, CL_DRIVER_VERSION, driver, sizeof driver);
-    snprintf(buf, len, "%s; %s; %s; driver %s", platform, name, version, driver);
-}
 
 static void record_command_line(img_bench_report *r, int argc, char **argv)
 {
@@ -845,15 +835,19 @@ int img_cmd_bench(const img_cli *cli)
 
     for (int b = 0; b < backend_count; b++) {
         ctx.steps += expand_settings(cli, backends[b], settings, 64);
-        if (strcmp(backends[b]->name, "opencl") == 0)
-            describe_opencl(cli, report.env.opencl, sizeof report.env.opencl);
+        if ((backends[b]->flags & IMG_BACKEND_HAS_DEVICE) && backends[b]->describe_platform) {
+            img_backend_options options = img_backend_options_from_cli(cli);
+            backends[b]->describe_platform(&options, report.env.opencl,
+                                           sizeof report.env.opencl);
+        }
     }
     ctx.steps *= size_count;
-    /* With the threads backend and no explicit --threads or --cpus, the scaling
-     * series runs too, at the largest size. */
+    /* With the backend of the scaling series (threads) and no explicit --threads or
+     * --cpus, the series runs too, at the largest size. */
     const img_backend *threads = NULL;
     for (int b = 0; b < backend_count; b++)
-        if (strcmp(backends[b]->name, "threads") == 0 && !cli->thread_count && !cli->cpus)
+        if ((backends[b]->flags & IMG_BACKEND_SCALING_SERIES) && !cli->thread_count &&
+            !cli->cpus)
             threads = backends[b];
     if (threads)
         ctx.steps += SCALING_ROWS;
@@ -902,7 +896,7 @@ int img_cmd_bench(const img_cli *cli)
         serial_median = 0.0;
         for (int i = 0; i < started; i++) {
             trial_finish(&ctx, &trials[i], &src, &plan, serial_median, true);
-            if (i == 0 && strcmp(trials[i].row->verdict, "bit-exact") == 0)
+            if (i == 0 && trials[i].row->verdict == IMG_VERDICT_BIT_EXACT)
                 serial_median = trials[i].row->time.median;
         }
     }
@@ -914,7 +908,7 @@ int img_cmd_bench(const img_cli *cli)
      * that fails leaves the earlier run whole), and none of them is charted as this
      * run's. */
     remove_earlier_run(dir);
-    if (threads && write_traces(cli, threads, dir, &src, &plan, &report, &err) != 0) {
+    if (threads && threads->trace && write_traces(cli, threads, dir, &src, &plan, &report, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
         goto out;
     }
@@ -933,8 +927,7 @@ int img_cmd_bench(const img_cli *cli)
                         "unavailable rows)\n", ctx.named_unavailable,
                 ctx.named_unavailable == 1 ? "" : "s");
     for (int i = 0; i < report.row_count; i++)
-        if (strcmp(report.rows[i].verdict, "MISMATCH") == 0 ||
-            strcmp(report.rows[i].verdict, "ERROR") == 0)
+        if (img_verdict_is_failure(report.rows[i].verdict))
             status = IMG_EXIT_FAILURE;
 out:
     img_image_free(&src);

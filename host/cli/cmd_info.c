@@ -2,7 +2,6 @@
 #include <stdio.h>
 
 #include "app.h"
-#include "cl_util.h"
 #include "envinfo.h"
 #include "registry.h"
 
@@ -25,9 +24,14 @@ int img_cmd_info(const img_cli *cli)
         printf("  %-13s %-11s %s%s%s\n", b->name, ok ? "available" : "unavailable",
                b->description, ok ? "" : " -- ", ok ? "" : reason);
     }
-    printf("\nOpenCL platforms and devices (--device N | cpu | gpu | name):\n");
-    img_error err;
-    if (img_cl_print_devices(stdout, &err) != 0)
-        printf("  none: %s\n", err.message);
+    for (size_t i = 0; i < img_backend_count(); i++) {
+        const img_backend *b = img_backend_at(i);
+        img_error err;
+        if (!b->list_devices)
+            continue;
+        putchar('\n');
+        if (b->list_devices(stdout, &err) != 0)
+            printf("  none: %s\n", err.message);
+    }
     return IMG_EXIT_OK;
 }

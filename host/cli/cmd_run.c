@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "image_io.h"
+#include "registry.h"
 
 int img_cmd_run(const img_cli *cli)
 {
@@ -22,7 +23,8 @@ int img_cmd_run(const img_cli *cli)
      * file anywhere (the OpenCL probe alone makes PoCL write into its cache). */
     img_write_options wo = {0};
     if (img_check_output(cli->output, 0, 0, 0, &wo, &err) != 0 ||
-        img_backend_by_name(cli->backend ? cli->backend : "serial", &backend, &err) != 0 ||
+        img_backend_by_name(cli->backend ? cli->backend : img_backend_reference()->name,
+                            &backend, &err) != 0 ||
         img_check_backend_options(cli, &err) != 0) {
         status = IMG_EXIT_USAGE;
         goto done;
@@ -62,16 +64,21 @@ int img_cmd_run(const img_cli *cli)
                 img_now() - tune0);
     }
     struct rusage ru0, ru1;
-    struct timespec cpu0, cpu1;
     getrusage(RUSAGE_SELF, &ru0);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+    const double cpu0 = img_cpu_seconds();
     double t0 = img_now();
     if (backend->run_pipeline(state, &dst, &src, &plan, &err) != 0)
         goto done;
     double seconds = img_now() - t0;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+    const double cpu = img_cpu_seconds() - cpu0;
     getrusage(RUSAGE_SELF, &ru1);
-    double cpu = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
+    /* The backend only recorded the tasks: the file is the caller's, outside the timing. */
+    if (cli->trace && backend->trace) {
+        int tracks = 0;
+        const img_trace *trace = backend->trace(state, &tracks);
+        if (trace && img_trace_write(trace, cli->trace, tracks, &err) != 0)
+            goto done;
+    }
     if (img_write_file(cli->output, &dst, &wo, &err) != 0)
         goto done;
     char what[160] = "";

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "funcs.h"
 #include "image_io.h"
 #include "registry.h"
 #include "verify.h"
@@ -129,12 +128,16 @@ int img_cmd_verify(const img_cli *cli)
         /* A single-threaded SIMD backend is verified at every level this CPU runs
          * (unless --simd picks one); an unsupported level is reported, not failed. */
         bool sweep = (b->flags & IMG_BACKEND_SIMD_LEVELS) && !(b->flags & IMG_BACKEND_THREADED) &&
-                     !cli->simd;
-        for (int l = 0; l < (sweep ? IMG_SIMD_LEVEL_COUNT : 1); l++) {
+                     b->simd_level && !cli->simd;
+        int levels = 1;
+        if (sweep)
+            for (levels = 0; b->simd_level(levels); levels++)
+                ;
+        for (int l = 0; l < levels; l++) {
             char label[32];
             snprintf(label, sizeof label, "%s", b->name);
             if (sweep) {
-                options.simd_level = img_simd_level_name((img_simd_level)l);
+                options.simd_level = b->simd_level(l);
                 snprintf(label, sizeof label, "%s:%s", b->name, options.simd_level);
             }
             verify_one(cli, b, &options, label, sweep, &src, &plan, &diff_written, &mismatches,

@@ -1,6 +1,7 @@
 #include "trace.h"
 
 #include "fsutil.h"
+#include "json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,13 +10,6 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-int64_t img_trace_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int img_trace_reserve(img_trace *trace, size_t n, img_error *err)
 {
@@ -63,23 +57,6 @@ static void print_us(FILE *f, int64_t ns)
     fprintf(f, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
 }
 
-/* Stage names are static identifiers chosen by the backend ("blur", "point+resize"),
- * never user input, but escaping keeps the file valid JSON whatever they become. */
-static void print_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static void print_events(FILE *f, const img_trace *trace, int threads)
 {
     size_t n = img_trace_count(trace);
@@ -105,13 +82,15 @@ static void print_events(FILE *f, const img_trace *trace, int threads)
                 t, t);
     }
     for (size_t i = 0; i < n; i++) {
+        /* Stage names are static identifiers chosen by the backend, never user input,
+         * but escaping keeps the file valid JSON whatever they become. */
         const img_trace_event *e = &trace->events[i];
         char name[96];
         snprintf(name, sizeof name, "%s band %d", e->stage, e->band);
         fputs(",\n{\"name\": ", f);
-        print_json_string(f, name);
+        img_json_string(f, name);
         fputs(", \"cat\": ", f);
-        print_json_string(f, e->stage);
+        img_json_string(f, e->stage);
         fputs(", \"ph\": \"X\", \"ts\": ", f);
         print_us(f, e->start_ns - origin);
         fputs(", \"dur\": ", f);

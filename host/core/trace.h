@@ -22,7 +22,7 @@ typedef struct img_trace_event {
     int worker;          /* pool worker index: the trace's thread id */
     int cpu;             /* sched_getcpu() when the task started, -1 if unknown */
     int cpu_end;         /* sched_getcpu() when it ended (it may have migrated), -1 if unknown */
-    int64_t start_ns;    /* CLOCK_MONOTONIC */
+    int64_t start_ns;    /* img_now_ns() */
     int64_t end_ns;
 } img_trace_event;
 
@@ -31,9 +31,6 @@ typedef struct img_trace {
     size_t capacity;
     atomic_size_t count;   /* next free slot; may exceed capacity (extra events dropped) */
 } img_trace;
-
-/* CLOCK_MONOTONIC in nanoseconds. */
-int64_t img_trace_now_ns(void);
 
 /* Empties the trace and makes room for at least n events. Grows only: a warm trace
  * with enough room allocates nothing. Not thread-safe; call between batches. */

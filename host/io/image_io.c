@@ -1,9 +1,11 @@
-/* Image file I/O: format dispatch, whole-file reading and atomic writing (the codecs'
- * shared helpers are in io_common.c, so the codecs never call back into this file).
+/* Image file I/O: format dispatch, and the image side of reading and writing files (the
+ * codecs' shared helpers are in io_common.c, so the codecs never call back into this
+ * file).
  *
  * The codecs (io_png.c, io_jpeg.c, io_pnm.c) never touch the file system: readers get
- * the whole file in memory, writers get an open stream. Keeping the file handling here
- * means the atomic-replace and error-reporting rules exist exactly once. */
+ * the whole file in memory, writers get an open stream. The file handling itself is
+ * core's whole-file reader and atomic writer (fsutil.h), shared with every other file
+ * imgpipe writes; only writing into a device or FIFO is particular to images. */
 #include "image_io.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "io_formats.h"
 
 /* Larger inputs are refused before reading: no image we accept (2^28 pixels by
@@ -139,103 +142,18 @@ int img_read_file(const char *path, img_image *img, const img_read_options *opti
                   img_error *err)
 {
     memset(img, 0, sizeof *img);
-    uint8_t *data = NULL;
-    int rc = -1;
     if (path[0] == '\0')
         return img_fail(err, "the input path is empty");
-    /* O_NONBLOCK: opening a FIFO must not hang before we get to refuse it. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return img_fail(err, "%s: %s", path, strerror(errno));
-
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        img_fail(err, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        img_fail(err, "%s: is a directory", path);
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        img_fail(err, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (st.st_size == 0) {
-        img_fail(err, "%s: file is empty", path);
-        goto fail;
-    }
-    if (st.st_size > IMG_MAX_FILE_SIZE) {
-        img_fail(err, "%s: file is too large (%jd bytes; the limit is %jd)", path,
-                 (intmax_t)st.st_size, (intmax_t)IMG_MAX_FILE_SIZE);
-        goto fail;
-    }
-
-    const size_t size = (size_t)st.st_size;
-    data = malloc(size);
-    if (!data) {
-        img_fail(err, "%s: out of memory reading %zu bytes", path, size);
-        goto fail;
-    }
-    size_t got = 0;
-    while (got < size) {
-        ssize_t n = read(fd, data + got, size - got);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            img_fail(err, "%s: read failed: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (n == 0)
-            break;   /* the file shrank since fstat: decode what is there */
-        got += (size_t)n;
-    }
-    rc = img_read_memory(path, data, got, img, options, err);
-
-fail:
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (img_read_whole_file(path, (size_t)IMG_MAX_FILE_SIZE, &data, &size, err) != 0)
+        return -1;
+    int rc = img_read_memory(path, data, size, img, options, err);
     free(data);
-    close(fd);
     return rc;
 }
 
 /* ---- writing ---- */
-
-/* Permission bits for a new output file: what open(..., 0666) would give under the
- * current umask. umask() can only be read by setting it, which races with other
- * threads creating files, so read it from /proc when the kernel offers it there. */
-static mode_t img_new_file_mode(void)
-{
-    mode_t mask = 022;
-    FILE *status = fopen("/proc/self/status", "re");
-    if (status) {
-        char line[256];
-        while (fgets(line, sizeof line, status)) {
-            unsigned int value;
-            if (sscanf(line, "Umask: %o", &value) == 1) {
-                mask = (mode_t)value & 0777;
-                break;
-            }
-        }
-        fclose(status);
-    }
-    return 0666 & ~mask;
-}
-
-/* Makes the rename durable. Best effort: the new file is already in place and
- * complete, so a failure here is no reason to report the write as failed. */
-static void img_sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
 
 /* The target exists and is a device, FIFO or socket (/dev/stdout, /dev/full, a pipe):
  * it cannot be replaced by renaming a temporary file over it (the temporary would have
@@ -264,73 +182,17 @@ static int img_write_direct(const char *path, const img_image *img,
     return rc;
 }
 
-/* Writes into "<target>.tmp.XXXXXX" next to the target (same file system, so the
- * rename is atomic) and renames it over the target only when every byte is safely on
- * disk. path is the name the user gave, for messages; target is the file replaced. */
-static int img_write_atomic(const char *path, const char *target, const struct stat *existing,
-                            const img_image *img, const img_write_options *options,
-                            img_writer_fn *writer, img_error *err)
+typedef struct image_write {
+    const char *path;
+    const img_image *img;
+    const img_write_options *options;
+    img_writer_fn *writer;
+} image_write;
+
+static int write_image(FILE *fp, void *ctx, img_error *err)
 {
-    static const char suffix[] = ".tmp.XXXXXX";
-    const size_t length = strlen(target);
-    FILE *fp = NULL;
-    bool created = false;
-    char *temp = malloc(length + sizeof suffix);
-    if (!temp)
-        return img_fail(err, "%s: out of memory", path);
-    memcpy(temp, target, length);
-    memcpy(temp + length, suffix, sizeof suffix);
-
-    int fd = mkostemp(temp, O_CLOEXEC);
-    if (fd < 0) {
-        img_fail(err, "%s: cannot create output: %s", path, strerror(errno));
-        goto fail;
-    }
-    created = true;
-    fp = fdopen(fd, "wb");
-    if (!fp) {
-        img_fail(err, "%s: cannot create output: %s", path, strerror(errno));
-        close(fd);
-        goto fail;
-    }
-    if (writer(path, fp, img, options, err) != 0)
-        goto fail;
-    if (fflush(fp) != 0) {
-        img_io_write_failed(path, errno, err);
-        goto fail;
-    }
-    if (fsync(fd) != 0) {
-        img_io_write_failed(path, errno, err);
-        goto fail;
-    }
-    /* mkstemp creates mode 0600; an overwritten file keeps its permissions, a new one
-     * gets what any other program would have created under this umask. */
-    mode_t mode = existing ? (existing->st_mode & 0777) : img_new_file_mode();
-    if (fchmod(fd, mode) != 0) {
-        img_fail(err, "%s: cannot set permissions: %s", path, strerror(errno));
-        goto fail;
-    }
-    int close_rc = fclose(fp);
-    fp = NULL;   /* closed even when fclose fails */
-    if (close_rc != 0) {
-        img_io_write_failed(path, errno, err);
-        goto fail;
-    }
-    if (rename(temp, target) != 0) {
-        img_fail(err, "%s: cannot replace output: %s", path, strerror(errno));
-        goto fail;
-    }
-    img_sync_parent_dir(target);
-    free(temp);
-    return 0;
-
-fail:
-    if (fp)
-        fclose(fp);
-    if (created)
-        unlink(temp);
-    free(temp);
-    return -1;
+    const image_write *w = ctx;
+    return w->writer(w->path, fp, w->img, w->options, err);
 }
 
 int img_write_file(const char *path, const img_image *img, const img_write_options *options,
@@ -352,20 +214,10 @@ int img_write_file(const char *path, const img_image *img, const img_write_optio
             return img_fail(err, "%s: is a directory", path);
         if (!S_ISREG(st.st_mode))
             return img_write_direct(path, img, options, writer, err);
-        /* Through a symlink, replace the file it points to rather than the link:
-         * that is what opening the path for writing would have changed. */
-        struct stat link;
-        if (lstat(path, &link) == 0 && S_ISLNK(link.st_mode)) {
-            char *resolved = realpath(path, NULL);
-            if (!resolved)
-                return img_fail(err, "%s: cannot resolve output: %s", path, strerror(errno));
-            int rc = img_write_atomic(path, resolved, &st, img, options, writer, err);
-            free(resolved);
-            return rc;
-        }
-        return img_write_atomic(path, path, &st, img, options, writer, err);
     }
-    return img_write_atomic(path, path, NULL, img, options, writer, err);
+    /* The one atomic writer (fsutil.h) also follows a symlink to the file it names. */
+    image_write w = {path, img, options, writer};
+    return img_write_atomic(path, write_image, &w, err);
 }
 
 int img_check_output(const char *path, int width, int height, int channels,

@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "envinfo.h"
 #include "stats.h"
+#include "verdict.h"
 
 /* One measured (or refused) combination of backend, setting and size. */
 typedef struct img_bench_row {
@@ -18,7 +19,7 @@ typedef struct img_bench_row {
     char cpus[32];           /* affinity during the run: "all" or a list */
     int width, height, channels;
     int out_width, out_height;
-    char verdict[24];        /* "bit-exact", "MISMATCH", "ERROR", "unavailable" */
+    img_verdict verdict;
     char note[600];          /* why, when not bit-exact; what ran otherwise */
     img_stats time;          /* seconds per pipeline run */
     double mpix_per_s;       /* input megapixels per second at the median */
@@ -44,6 +45,46 @@ typedef struct img_bench_row {
     int disturbed;           /* 1: cpus_used < cpus_possible, the runs were not as parallel
                               * as they could be (a busy machine); 0: no; -1: not recorded */
 } img_bench_row;
+
+/* ---- the columns of bench.csv and bench.json, declared once ----
+ *
+ * Both writers and the charts' reader take the names from this table; the plain
+ * columns (up to IMG_BENCH_PLAIN_FIELDS) are also written from it, the CSV and the
+ * JSON in the same order with the same number formats. The others are structured
+ * (optional, grouped, or in a different place in the JSON) and written by hand, but
+ * their names still come from here. */
+typedef enum img_bench_field_id {
+    IMG_BF_BACKEND, IMG_BF_SETTING, IMG_BF_SIMD, IMG_BF_THREADS, IMG_BF_CPUS,
+    IMG_BF_WIDTH, IMG_BF_HEIGHT, IMG_BF_CHANNELS, IMG_BF_OUT_WIDTH, IMG_BF_OUT_HEIGHT,
+    IMG_BF_VERDICT, IMG_BF_REPS, IMG_BF_MEDIAN_S, IMG_BF_MIN_S, IMG_BF_MAX_S, IMG_BF_Q1_S,
+    IMG_BF_Q3_S, IMG_BF_IQR_S, IMG_BF_MPIX_PER_S, IMG_BF_GB_PER_S, IMG_BF_BANDWIDTH_FRACTION,
+    IMG_BF_SPEEDUP_VS_SERIAL, IMG_BF_SPEEDUP_VS_1_THREAD, IMG_BF_PARALLEL_EFFICIENCY,
+    IMG_BF_CPU_S_PER_RUN, IMG_BF_CPU_PER_WALL, IMG_BF_VCSW_PER_RUN, IMG_BF_IVCSW_PER_RUN,
+    IMG_BF_INIT_S, IMG_BF_COLD_S,
+    IMG_BENCH_PLAIN_FIELDS,
+    /* written by hand */
+    IMG_BF_CPUS_USED_PER_RUN = IMG_BENCH_PLAIN_FIELDS, IMG_BF_CPUS_POSSIBLE, IMG_BF_CPUS_RAN_ON,
+    IMG_BF_DISTURBED, IMG_BF_BREAKDOWN, IMG_BF_NOTE,
+    IMG_BENCH_FIELDS
+} img_bench_field_id;
+
+typedef enum img_bench_field_type {
+    IMG_BENCH_TEXT,      /* char[] */
+    IMG_BENCH_INT,       /* int */
+    IMG_BENCH_SIZE,      /* size_t */
+    IMG_BENCH_DOUBLE,    /* double, printed with `format` */
+    IMG_BENCH_VERDICT,   /* img_verdict, printed as its name */
+    IMG_BENCH_CUSTOM,    /* written by hand: only the name is used */
+} img_bench_field_type;
+
+typedef struct img_bench_field {
+    const char *name;    /* CSV column and JSON member */
+    img_bench_field_type type;
+    size_t offset;       /* into img_bench_row */
+    const char *format;  /* IMG_BENCH_DOUBLE: printf format for one double */
+} img_bench_field;
+
+extern const img_bench_field img_bench_fields[IMG_BENCH_FIELDS];
 
 typedef struct img_bench_report {
     img_env env;

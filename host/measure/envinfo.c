@@ -7,6 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu_features.h"
+#include "cpus.h"
+
 #ifndef IMGPIPE_C_FLAGS
 #define IMGPIPE_C_FLAGS "unknown"
 #endif
@@ -42,28 +45,7 @@ static void read_cpu_model(char *buf, size_t len)
 
 void img_cpu_simd_flags(char *buf, size_t len)
 {
-    buf[0] = '\0';
-#if defined(__x86_64__) || defined(__i386__)
-    static const char *const names[] = {"sse2", "ssse3", "sse4.1", "sse4.2", "avx",
-                                        "avx2", "avx512f", "avx512bw", "avx512vl",
-                                        "avx512vnni", "avx512vbmi"};
-    const int have[] = {
-        __builtin_cpu_supports("sse2"),     __builtin_cpu_supports("ssse3"),
-        __builtin_cpu_supports("sse4.1"),   __builtin_cpu_supports("sse4.2"),
-        __builtin_cpu_supports("avx"),      __builtin_cpu_supports("avx2"),
-        __builtin_cpu_supports("avx512f"),  __builtin_cpu_supports("avx512bw"),
-        __builtin_cpu_supports("avx512vl"), __builtin_cpu_supports("avx512vnni"),
-        __builtin_cpu_supports("avx512vbmi"),
-    };
-    size_t used = 0;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (have[i] && used < len) {
-            int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", names[i]);
-            used += n > 0 ? (size_t)n : 0;
-        }
-#else
-    snprintf(buf, len, "none known (not x86)");
-#endif
+    img_cpu_features_format(img_cpu_features(), buf, len);
 }
 
 /* Runs a short command and keeps its first output line; "unknown" when it fails. */
@@ -118,7 +100,7 @@ void img_env_collect(img_env *env)
     memset(env, 0, sizeof *env);
     read_cpu_model(env->cpu_model, sizeof env->cpu_model);
     img_cpu_simd_flags(env->cpu_flags, sizeof env->cpu_flags);
-    env->cores_online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    env->cores_online = img_online_cpus();
     describe_affinity(env->affinity, sizeof env->affinity, &env->cores_allowed);
     struct utsname u;
     if (uname(&u) == 0)
@@ -173,5 +155,5 @@ double img_busy_cores(double seconds)
     if (read_cpu_times(&t1, &i1) != 0 || t1 <= t0)
         return -1.0;
     double busy = 1.0 - (double)(i1 - i0) / (double)(t1 - t0);
-    return busy * (double)sysconf(_SC_NPROCESSORS_ONLN);
+    return busy * (double)img_online_cpus();
 }

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 
 #include "chart.h"
+#include "fsutil.h"
+#include "verdict.h"
 
 static const char *const descriptions[IMG_CHART_COUNT] = {
     [IMG_CHART_THROUGHPUT] =
@@ -85,11 +87,14 @@ static void cell_text(FILE *f, const char *s, const char *cls)
 
 static const char *verdict_class(const char *verdict)
 {
-    if (strcmp(verdict, "bit-exact") == 0)
+    switch (img_verdict_from_name(verdict)) {
+    case IMG_VERDICT_BIT_EXACT:
         return "ok";
-    if (strcmp(verdict, "unavailable") == 0)
+    case IMG_VERDICT_UNAVAILABLE:
         return "na";
-    return "bad";
+    default:
+        return "bad";
+    }
 }
 
 static void label_of(const img_chart_row *r, char *buf, size_t len)
@@ -119,36 +124,15 @@ static const char style[] =
 
 /* ---- a chart's SVG, inline ---- */
 
-/* The whole file, NUL-terminated (the caller frees), or NULL with err set. */
+/* The whole file, NUL-terminated (the caller frees), or NULL with err set. An SVG
+ * chart is far below the limit; it only stops a wrong path from eating memory. */
 static char *read_text(const char *path, img_error *err)
 {
-    FILE *in = fopen(path, "rb");
-    if (!in) {
-        img_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (img_read_whole_file(path, (size_t)64 << 20, &data, &len, err) != 0)
         return NULL;
-    }
-    size_t cap = 1 << 16, len = 0, n;
-    char *buf = malloc(cap + 1);
-    while (buf && (n = fread(buf + len, 1, cap - len, in)) > 0) {
-        len += n;
-        if (len == cap) {
-            char *more = cap < ((size_t)64 << 20) ? realloc(buf, (cap *= 2) + 1) : NULL;
-            if (!more) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = more;
-        }
-    }
-    bool failed = ferror(in);
-    fclose(in);
-    if (!buf || failed) {
-        free(buf);
-        img_fail(err, "%s: cannot read (too large or a read error)", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
+    return (char *)data;
 }
 
 static bool starts(const char *s, const char *end, const char *word)
@@ -469,8 +453,7 @@ int img_chart_write_html(const char *dir, const img_chart_table *table,
     html(f, summary->caption);
     int unexpected = 0;
     for (int i = 0; i < table->row_count; i++)
-        unexpected += strcmp(table->rows[i].verdict, "MISMATCH") == 0 ||
-                      strcmp(table->rows[i].verdict, "ERROR") == 0;
+        unexpected += img_verdict_is_failure(img_verdict_from_name(table->rows[i].verdict));
     fprintf(f, "</p>\n<p>%d rows, %d bit-exact and timed", summary->rows, summary->timed_rows);
     if (unexpected)
         fprintf(f, ", <span class=\"bad\">%d MISMATCH or ERROR</span>", unexpected);

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "chart.h"
+#include "fsutil.h"
 
 /* Inputs are small text files; the cap only stops a wrong path (a device, a huge
  * file) from eating memory. */
@@ -18,45 +20,10 @@
 /* The whole file, NUL-terminated, so parsers may use strtod safely at any point. */
 static int read_whole_file(const char *path, char **out, size_t *len, img_error *err)
 {
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return img_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 0, used = 0;
-    char *buf = NULL;
-    for (;;) {
-        if (cap - used < 65536) {
-            if (cap >= MAX_INPUT_BYTES) {
-                free(buf);
-                fclose(f);
-                return img_fail(err, "%s: larger than %zu MiB", path, MAX_INPUT_BYTES >> 20);
-            }
-            size_t ncap = cap ? cap * 2 : 65536 * 2;
-            char *nbuf = realloc(buf, ncap + 1);
-            if (!nbuf) {
-                free(buf);
-                fclose(f);
-                return img_fail(err, "%s: out of memory", path);
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t n = fread(buf + used, 1, cap - used, f);
-        used += n;
-        if (n == 0)
-            break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        return img_fail(err, "%s: read error", path);
-    }
-    buf[used] = '\0';
-    *out = buf;
-    *len = used;
-    return 0;
+    uint8_t *data = NULL;
+    int rc = img_read_whole_file(path, MAX_INPUT_BYTES, &data, len, err);
+    *out = (char *)data;
+    return rc;
 }
 
 /* ---- CSV ---- */
@@ -252,11 +219,13 @@ int img_chart_table_load(const char *csv_path, img_chart_table *table, img_error
         img_chart_table_free(table);
         return img_fail(err, "%s: empty (no header)", csv_path);
     }
-    static const char *const required[] = {"backend", "setting", "verdict", "width", "height"};
+    static const img_bench_field_id required[] = {IMG_BF_BACKEND, IMG_BF_SETTING,
+                                                  IMG_BF_VERDICT, IMG_BF_WIDTH, IMG_BF_HEIGHT};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (column_index(csv, required[i]) < 0) {
+        if (column_index(csv, img_bench_fields[required[i]].name) < 0) {
             img_chart_table_free(table);
-            return img_fail(err, "%s: no '%s' column in the header", csv_path, required[i]);
+            return img_fail(err, "%s: no '%s' column in the header", csv_path,
+                            img_bench_fields[required[i]].name);
         }
     table->rows = calloc((size_t)csv->records, sizeof *table->rows);
     if (!table->rows) {
@@ -264,61 +233,69 @@ int img_chart_table_load(const char *csv_path, img_chart_table *table, img_error
         return img_fail(err, "%s: out of memory", csv_path);
     }
     columns c = {csv, csv_path};
-#define TEXT(field, name) row->field = img_csv_field(csv, r, column_index(csv, name))
-#define NUM(field, name)                                                              \
+    /* Column names come from bench.csv's writer's table (bench.h); the part and stage
+     * columns are named after their lists. */
+#define COLUMN(id) column_index(csv, img_bench_fields[id].name)
+#define TEXT(field, id) row->field = img_csv_field(csv, r, COLUMN(id))
+#define NUM_NAMED(field, name)                                                        \
     if (number_at(&c, r, column_index(csv, name), name, &row->field, err) != 0) \
         goto fail
-#define INT(field, name)                                                           \
-    if (int_at(&c, r, column_index(csv, name), name, &row->field, err) != 0) \
+#define NUM(field, id) NUM_NAMED(field, img_bench_fields[id].name)
+#define INT(field, id)                                                                      \
+    if (int_at(&c, r, COLUMN(id), img_bench_fields[id].name, &row->field, err) != 0) \
         goto fail
     for (int r = 1; r < csv->records; r++) {
         img_chart_row *row = &table->rows[table->row_count++];
-        TEXT(backend, "backend");
-        TEXT(setting, "setting");
-        TEXT(simd, "simd");
-        TEXT(cpus, "cpus");
-        TEXT(verdict, "verdict");
-        TEXT(note, "note");
-        INT(threads, "threads");
-        INT(width, "width");
-        INT(height, "height");
-        INT(channels, "channels");
-        INT(out_width, "out_width");
-        INT(out_height, "out_height");
-        INT(reps, "reps");
-        NUM(median_s, "median_s");
-        NUM(q1_s, "q1_s");
-        NUM(q3_s, "q3_s");
-        NUM(iqr_s, "iqr_s");
-        NUM(mpix_per_s, "mpix_per_s");
-        NUM(gb_per_s, "gb_per_s");
-        NUM(bandwidth_fraction, "bandwidth_fraction");
-        NUM(speedup, "speedup_vs_serial");
-        NUM(cpu_per_wall, "cpu_per_wall");
-        NUM(vcsw_per_run, "vcsw_per_run");
-        NUM(ivcsw_per_run, "ivcsw_per_run");
-        NUM(init_s, "init_s");
-        NUM(cold_s, "cold_s");
+        TEXT(backend, IMG_BF_BACKEND);
+        TEXT(setting, IMG_BF_SETTING);
+        TEXT(simd, IMG_BF_SIMD);
+        TEXT(cpus, IMG_BF_CPUS);
+        TEXT(verdict, IMG_BF_VERDICT);
+        TEXT(note, IMG_BF_NOTE);
+        INT(threads, IMG_BF_THREADS);
+        INT(width, IMG_BF_WIDTH);
+        INT(height, IMG_BF_HEIGHT);
+        INT(channels, IMG_BF_CHANNELS);
+        INT(out_width, IMG_BF_OUT_WIDTH);
+        INT(out_height, IMG_BF_OUT_HEIGHT);
+        INT(reps, IMG_BF_REPS);
+        NUM(median_s, IMG_BF_MEDIAN_S);
+        NUM(q1_s, IMG_BF_Q1_S);
+        NUM(q3_s, IMG_BF_Q3_S);
+        NUM(iqr_s, IMG_BF_IQR_S);
+        NUM(mpix_per_s, IMG_BF_MPIX_PER_S);
+        NUM(gb_per_s, IMG_BF_GB_PER_S);
+        NUM(bandwidth_fraction, IMG_BF_BANDWIDTH_FRACTION);
+        NUM(speedup, IMG_BF_SPEEDUP_VS_SERIAL);
+        NUM(cpu_per_wall, IMG_BF_CPU_PER_WALL);
+        NUM(vcsw_per_run, IMG_BF_VCSW_PER_RUN);
+        NUM(ivcsw_per_run, IMG_BF_IVCSW_PER_RUN);
+        NUM(init_s, IMG_BF_INIT_S);
+        NUM(cold_s, IMG_BF_COLD_S);
         for (int p = 0; p < IMG_CHART_PARTS; p++) {
             char name[32];
             snprintf(name, sizeof name, "%s_s", img_chart_part_names[p]);
-            NUM(part_s[p], name);
+            NUM_NAMED(part_s[p], name);
         }
         for (int s = 0; s < IMG_CHART_STAGES; s++) {
             char name[32];
             snprintf(name, sizeof name, "stage_%s_s", img_chart_stage_names[s]);
-            NUM(stage_s[s], name);
+            NUM_NAMED(stage_s[s], name);
         }
-        NUM(cpus_used, "cpus_used_per_run");
-        TEXT(cpus_ran_on, "cpus_ran_on");
+        NUM(cpus_used, IMG_BF_CPUS_USED_PER_RUN);
+        TEXT(cpus_ran_on, IMG_BF_CPUS_RAN_ON);
         double disturbed;
-        if (number_at(&c, r, column_index(csv, "disturbed"), "disturbed", &disturbed, err) != 0)
+        if (number_at(&c, r, column_index(csv, img_bench_fields[IMG_BF_DISTURBED].name),
+                      img_bench_fields[IMG_BF_DISTURBED].name, &disturbed, err) != 0)
             goto fail;
         row->disturbed = isnan(disturbed) ? -1 : disturbed != 0;
-        row->timed = strcmp(row->verdict, "bit-exact") == 0 && isfinite(row->median_s) &&
+        row->timed = img_verdict_from_name(row->verdict) == IMG_VERDICT_BIT_EXACT &&
+                     isfinite(row->median_s) &&
                      row->median_s > 0;
     }
+#undef COLUMN
 #undef TEXT
+#undef NUM_NAMED
 #undef NUM
 #undef INT
     return 0;

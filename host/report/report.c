@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "bench.h"
 #include "fsutil.h"
+#include "json.h"
 
 double img_breakdown_get(const img_breakdown *b, const char *name)
 {
@@ -34,51 +35,62 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_string(FILE *f, const char *s)
+static const char *const breakdown_columns[] = {"build", "upload", "kernel", "download"};
+
+static const void *field_at(const img_bench_row *row, const img_bench_field *field)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    return (const char *)row + field->offset;
 }
 
-static const char *const breakdown_columns[] = {"build", "upload", "kernel", "download"};
+/* One plain field's value: the same text in the CSV and the JSON, but for quoting. */
+static void write_field(FILE *f, const img_bench_row *row, const img_bench_field *field,
+                        bool json)
+{
+    const void *p = field_at(row, field);
+    switch (field->type) {
+    case IMG_BENCH_TEXT:
+        (json ? img_json_string : csv_field)(f, (const char *)p);
+        break;
+    case IMG_BENCH_VERDICT:
+        (json ? img_json_string : csv_field)(f, img_verdict_name(*(const img_verdict *)p));
+        break;
+    case IMG_BENCH_INT:
+        fprintf(f, "%d", *(const int *)p);
+        break;
+    case IMG_BENCH_SIZE:
+        fprintf(f, "%zu", *(const size_t *)p);
+        break;
+    case IMG_BENCH_DOUBLE:
+        img_json_double(f, field->format, *(const double *)p);
+        break;
+    case IMG_BENCH_CUSTOM:
+        break;
+    }
+}
+
+static const char *field_name(img_bench_field_id id)
+{
+    return img_bench_fields[id].name;
+}
 
 int img_bench_write_csv(FILE *f, const img_bench_report *r)
 {
-    fputs("backend,setting,simd,threads,cpus,width,height,channels,out_width,out_height,"
-          "verdict,reps,median_s,min_s,max_s,q1_s,q3_s,iqr_s,mpix_per_s,gb_per_s,"
-          "bandwidth_fraction,speedup_vs_serial,speedup_vs_1_thread,parallel_efficiency,cpu_s_per_run,cpu_per_wall,vcsw_per_run,"
-          "ivcsw_per_run,init_s,cold_s,build_s,upload_s,kernel_s,download_s,stage_brightness_s,"
-          "stage_contrast_s,stage_blur_s,stage_resize_s,cpus_used_per_run,cpus_ran_on,disturbed,"
-          "breakdown,note\n",
-          f);
+    for (int c = 0; c < IMG_BENCH_PLAIN_FIELDS; c++)
+        fprintf(f, "%s%s", c ? "," : "", img_bench_fields[c].name);
+    for (size_t c = 0; c < sizeof breakdown_columns / sizeof breakdown_columns[0]; c++)
+        fprintf(f, ",%s_s", breakdown_columns[c]);
+    for (int s = 0; s < IMG_STAGE_COUNT; s++)
+        fprintf(f, ",stage_%s_s", img_stage_name((img_stage)s));
+    fprintf(f, ",%s,%s,%s,%s,%s\n", field_name(IMG_BF_CPUS_USED_PER_RUN),
+            field_name(IMG_BF_CPUS_RAN_ON), field_name(IMG_BF_DISTURBED),
+            field_name(IMG_BF_BREAKDOWN), field_name(IMG_BF_NOTE));
     for (int i = 0; i < r->row_count; i++) {
         const img_bench_row *row = &r->rows[i];
-        csv_field(f, row->backend);
-        fputc(',', f);
-        csv_field(f, row->setting);
-        fputc(',', f);
-        csv_field(f, row->simd);
-        fprintf(f, ",%d,", row->threads);
-        csv_field(f, row->cpus);
-        fprintf(f, ",%d,%d,%d,%d,%d,", row->width, row->height, row->channels, row->out_width,
-                row->out_height);
-        csv_field(f, row->verdict);
-        fprintf(f, ",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f,%.4f,%.4f,%.3f,%.3f,%.3f,%.6f,%.3f,"
-                   "%.2f,%.2f,%.6f,%.6f",
-                row->time.count, row->time.median, row->time.min, row->time.max, row->time.q1,
-                row->time.q3, row->time.iqr, row->mpix_per_s, row->gb_per_s,
-                row->bandwidth_fraction, row->speedup, row->speedup_vs_1_thread,
-                row->parallel_efficiency, row->cpu_per_run, row->cpu_per_wall,
-                row->vcsw_per_run, row->ivcsw_per_run, row->init_s, row->cold_s);
+        for (int c = 0; c < IMG_BENCH_PLAIN_FIELDS; c++) {
+            if (c)
+                fputc(',', f);
+            write_field(f, row, &img_bench_fields[c], false);
+        }
         for (size_t c = 0; c < sizeof breakdown_columns / sizeof breakdown_columns[0]; c++) {
             double v = img_breakdown_get(&row->breakdown, breakdown_columns[c]);
             if (v >= 0)
@@ -120,13 +132,13 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
 static void json_member(FILE *f, const char *key, const char *value)
 {
     fprintf(f, ",\n    \"%s\": ", key);
-    json_string(f, value);
+    img_json_string(f, value);
 }
 
 static void json_env(FILE *f, const img_env *e)
 {
     fprintf(f, "  \"environment\": {\n    \"cpu_model\": ");
-    json_string(f, e->cpu_model);
+    img_json_string(f, e->cpu_model);
     json_member(f, "cpu_simd_flags", e->cpu_flags);
     fprintf(f, ",\n    \"cores_online\": %d,\n    \"cores_allowed\": %d", e->cores_online,
             e->cores_allowed);
@@ -150,14 +162,14 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
     fprintf(f, "{\n");
     json_env(f, &r->env);
     fprintf(f, "  \"command_line\": ");
-    json_string(f, r->command_line);
+    img_json_string(f, r->command_line);
     fprintf(f, ",\n  \"gpu_cpu_crossover\": ");
-    json_string(f, r->crossover);
+    img_json_string(f, r->crossover);
     /* Which trace files in the folder are this run's: an earlier run's are not. */
     fputs(",\n  \"trace_files\": [", f);
     for (int i = 0; i < r->trace_file_count; i++) {
         fputs(i ? ", " : "", f);
-        json_string(f, r->trace_files[i]);
+        img_json_string(f, r->trace_files[i]);
     }
     fputc(']', f);
     fprintf(f, ",\n  \"copy_bandwidth_gb_per_s\": %.3f,\n  \"reps_min\": %d,\n  \"warmup\": %d,\n"
@@ -165,53 +177,56 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
             r->copy_bandwidth_gbs, r->reps, r->warmup, r->min_time);
     for (int i = 0; i < r->row_count; i++) {
         const img_bench_row *row = &r->rows[i];
-        fprintf(f, "    {\"backend\": ");
-        json_string(f, row->backend);
-        fprintf(f, ", \"setting\": ");
-        json_string(f, row->setting);
-        fprintf(f, ", \"simd\": ");
-        json_string(f, row->simd);
-        fprintf(f, ", \"threads\": %d, \"cpus\": ", row->threads);
-        json_string(f, row->cpus);
-        fprintf(f, ", \"width\": %d, \"height\": %d, \"channels\": %d, \"out_width\": %d, "
-                   "\"out_height\": %d, \"verdict\": ",
-                row->width, row->height, row->channels, row->out_width, row->out_height);
-        json_string(f, row->verdict);
-        fprintf(f, ", \"note\": ");
-        json_string(f, row->note);
-        fprintf(f,
-                ", \"reps\": %zu, \"median_s\": %.9f, \"min_s\": %.9f, \"max_s\": %.9f, "
-                "\"q1_s\": %.9f, \"q3_s\": %.9f, \"iqr_s\": %.9f, \"mpix_per_s\": %.3f, "
-                "\"gb_per_s\": %.4f, \"bandwidth_fraction\": %.4f, \"speedup_vs_serial\": %.3f, "
-                "\"speedup_vs_1_thread\": %.3f, \"parallel_efficiency\": %.3f, "
-                "\"cpu_s_per_run\": %.6f, \"cpu_per_wall\": %.3f, \"vcsw_per_run\": %.2f, "
-                "\"ivcsw_per_run\": %.2f, \"init_s\": %.6f, \"cold_s\": %.6f, \"stages\": {",
-                row->time.count, row->time.median, row->time.min, row->time.max, row->time.q1,
-                row->time.q3, row->time.iqr, row->mpix_per_s, row->gb_per_s,
-                row->bandwidth_fraction, row->speedup, row->speedup_vs_1_thread,
-                row->parallel_efficiency, row->cpu_per_run, row->cpu_per_wall,
-                row->vcsw_per_run, row->ivcsw_per_run, row->init_s, row->cold_s);
+        /* The note, free text, follows the verdict it explains. */
+        fputs("    {", f);
+        for (int c = 0; c < IMG_BENCH_PLAIN_FIELDS; c++) {
+            if (c)
+                fputs(", ", f);
+            img_json_key(f, img_bench_fields[c].name);
+            write_field(f, row, &img_bench_fields[c], true);
+            if (c == IMG_BF_VERDICT) {
+                fputs(", ", f);
+                img_json_key(f, field_name(IMG_BF_NOTE));
+                img_json_string(f, row->note);
+            }
+        }
+        fputs(", \"stages\": {", f);
         int shown = 0;
         for (int s = 0; s < IMG_STAGE_COUNT; s++) {
             if (row->stage_s[s] < 0)
                 continue;
-            fprintf(f, "%s\"%s\": %.9f", shown++ ? ", " : "", img_stage_name((img_stage)s),
-                    row->stage_s[s]);
+            img_json_next(f, &shown, ", ");
+            img_json_key(f, img_stage_name((img_stage)s));
+            img_json_double(f, "%.9f", row->stage_s[s]);
         }
-        fprintf(f, "}, ");
+        fputs("}, ", f);
+        img_json_key(f, field_name(IMG_BF_CPUS_USED_PER_RUN));
         if (row->disturbed >= 0) {
-            fprintf(f, "\"cpus_used_per_run\": %.2f, \"cpus_possible\": %d, \"cpus_ran_on\": ",
-                    row->cpus_used, row->cpus_possible);
-            json_string(f, row->cpus_ran_on);
-            fprintf(f, ", \"disturbed\": %s, ", row->disturbed ? "true" : "false");
+            img_json_double(f, "%.2f", row->cpus_used);
+            fputs(", ", f);
+            img_json_key(f, field_name(IMG_BF_CPUS_POSSIBLE));
+            fprintf(f, "%d, ", row->cpus_possible);
+            img_json_key(f, field_name(IMG_BF_CPUS_RAN_ON));
+            img_json_string(f, row->cpus_ran_on);
+            fputs(", ", f);
+            img_json_key(f, field_name(IMG_BF_DISTURBED));
+            img_json_bool(f, row->disturbed);
         } else {
-            fputs("\"cpus_used_per_run\": null, \"cpus_ran_on\": null, \"disturbed\": null, ", f);
+            img_json_null(f);
+            fputs(", ", f);
+            img_json_key(f, field_name(IMG_BF_CPUS_RAN_ON));
+            img_json_null(f);
+            fputs(", ", f);
+            img_json_key(f, field_name(IMG_BF_DISTURBED));
+            img_json_null(f);
         }
-        fprintf(f, "\"breakdown\": {");
+        fputs(", ", f);
+        img_json_key(f, field_name(IMG_BF_BREAKDOWN));
+        fputc('{', f);
         for (int p = 0; p < row->breakdown.count; p++) {
-            fprintf(f, "%s", p ? ", " : "");
-            json_string(f, row->breakdown.part[p].name);
-            fprintf(f, ": %.9f", row->breakdown.part[p].seconds);
+            fputs(p ? ", " : "", f);
+            img_json_key(f, row->breakdown.part[p].name);
+            img_json_double(f, "%.9f", row->breakdown.part[p].seconds);
         }
         fprintf(f, "}}%s\n", i + 1 < r->row_count ? "," : "");
     }
@@ -219,23 +234,29 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
     return ferror(f) ? -1 : 0;
 }
 
+typedef struct text_file {
+    int (*fn)(FILE *, const img_bench_report *);
+    const img_bench_report *report;
+} text_file;
+
+static int write_text(FILE *f, void *ctx, img_error *err)
+{
+    const text_file *t = ctx;
+    (void)err;   /* a bare failure is reported as "write failed" by the writer */
+    return t->fn(f, t->report);
+}
+
 int img_write_text_file(const char *dir, const char *name,
                         int (*fn)(FILE *, const img_bench_report *),
                         const img_bench_report *report, img_error *err)
 {
     char path[4096];
-    img_atomic_file file;
     if (img_make_dirs(dir, err) != 0)
         return -1;
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return img_fail(err, "%s/%s: path too long", dir, name);
-    if (img_atomic_open(&file, path, err) != 0)
-        return -1;
-    if (fn(file.f, report) != 0) {
-        img_atomic_abort(&file);
-        return img_fail(err, "%s: write failed", path);
-    }
-    return img_atomic_commit(&file, err);
+    text_file t = {fn, report};
+    return img_write_atomic(path, write_text, &t, err);
 }
 
 void img_bench_describe_disturbed(const img_bench_row *row, char *buf, size_t len)

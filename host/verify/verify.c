@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const img_backend img_backend_serial;
+#include "registry.h"
 
 uint64_t img_compare(const img_image *expected, const img_image *got, int border_width,
                      img_mismatch *out)
@@ -83,7 +83,7 @@ int img_verify_backend(const img_backend *backend, void *state, const img_image 
         if (stage_output(&ref_out, (img_stage)s, cur, plan, err) != 0 ||
             stage_output(&got, (img_stage)s, cur, plan, err) != 0)
             goto done;
-        if (img_backend_serial.run_stage(NULL, (img_stage)s, &ref_out, cur, plan, err) != 0)
+        if (img_backend_reference()->run_stage(NULL, (img_stage)s, &ref_out, cur, plan, err) != 0)
             goto done;
         if (backend->run_stage(state, (img_stage)s, &got, cur, plan, err) != 0)
             goto done;

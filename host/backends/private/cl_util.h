@@ -1,6 +1,6 @@
-/* OpenCL plumbing shared by the opencl backend and `imgpipe info`: readable error
- * names, checked calls, device listing and selection, and program builds through an
- * on-disk binary cache with the build log on failure.
+/* OpenCL plumbing of the opencl backend (and of its list_devices hook, for `imgpipe
+ * info`): readable error names, checked calls, device listing and selection, and
+ * program builds through an on-disk binary cache with the build log on failure.
  *
  * Everything here targets the OpenCL 1.2 API through the ICD loader. Nothing prints
  * except the functions that take a FILE *. */
