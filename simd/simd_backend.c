@@ -45,10 +45,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "backend.h"
 #include "cpu.h"
+#include "cpus.h"
 #include "funcs.h"
 #include "pool.h"
 
@@ -257,8 +257,8 @@ static int init_common(void **state, const img_backend_options *options, bool th
     if (threaded) {
         int n = options ? options->threads : 0;
         if (n == 0) {
-            long online = sysconf(_SC_NPROCESSORS_ONLN);
-            n = online < 1 ? 1 : online > IMG_POOL_MAX_THREADS ? IMG_POOL_MAX_THREADS : (int)online;
+            const int online = img_online_cpus();
+            n = online > IMG_POOL_MAX_THREADS ? IMG_POOL_MAX_THREADS : online;
         }
         st->threads = n;
         st->band_rows = options ? options->band_rows : 0;

@@ -14,7 +14,7 @@
 
 #include "chart.h"
 #include "test_helpers.h"
-#include "threads.h"
+#include "cpus.h"
 
 #define FIXTURE IMGPIPE_SOURCE_DIR "/tests/fixtures/chart"
 

@@ -19,7 +19,7 @@
 #include "pool.h"
 #include "spec.h"
 #include "test_helpers.h"
-#include "threads.h"
+#include "threads_backend.h"
 
 extern const img_backend img_backend_serial;
 extern const img_backend img_backend_threads;

@@ -22,7 +22,7 @@
  * types; only the loop order differs (the sums of non-negative integer products are
  * exact in any order), which lets the compiler vectorise the inner loops. The tests
  * compare every path with the serial backend bit for bit. */
-#include "threads.h"
+#include "threads_backend.h"
 
 #include <sched.h>
 #include <stdatomic.h>

@@ -63,7 +63,7 @@ int img_backend_lookup(const char *name, const img_backend **out, img_error *err
 int img_select_backends(const img_cli *cli, bool serial_first, const img_backend **list, int max,
                         int *count, img_error *err)
 {
-    const img_backend *serial = img_backend_find("serial");
+    const img_backend *serial = img_backend_reference();
     *count = 0;
     if (serial_first)
         list[(*count)++] = serial;
@@ -136,7 +136,7 @@ int img_check_backend_options(const img_cli *cli, img_error *err)
     int count = 0;
     char got[600];
     if (cli->command == IMG_CMD_RUN || cli->command == IMG_CMD_BATCH) {
-        const char *name = cli->backend ? cli->backend : "serial";
+        const char *name = cli->backend ? cli->backend : img_backend_reference()->name;
         if (img_backend_by_name(name, &list[0], err) != 0)
             return -1;
         count = 1;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "registry.h"
 #include "cpus.h"
 #include "image_io.h"
 
@@ -498,7 +499,7 @@ int img_cmd_batch(const img_cli *cli)
 
     /* Every check below needs only names and stat(): nothing is probed, initialised
      * or written until the command line is known to be safe to run. */
-    const char *backend_name = cli->backend ? cli->backend : "serial";
+    const char *backend_name = cli->backend ? cli->backend : img_backend_reference()->name;
     if (img_backend_by_name(backend_name, &b.backend, &err) != 0 ||
         img_check_backend_options(cli, &err) != 0) {
         status = IMG_EXIT_USAGE;

@@ -1,8 +1,8 @@
 /* The `threads` backend's extras for the tests that reach inside it. Everything the
  * program needs (its counters, its trace) comes through the img_backend table; the
  * backend itself is `img_backend_threads`, found through the registry like any other. */
-#ifndef IMG_BACKENDS_THREADS_H
-#define IMG_BACKENDS_THREADS_H
+#ifndef IMG_BACKENDS_THREADS_BACKEND_H
+#define IMG_BACKENDS_THREADS_BACKEND_H
 
 #include "backend.h"
 
