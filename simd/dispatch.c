@@ -3,13 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu.h"
+#include "cpu_features.h"
 #include "funcs.h"
 
 static const char *const level_names[IMG_SIMD_LEVEL_COUNT] = {"portable", "sse4.1", "avx2",
                                                               "avx512", "avx512icl"};
 
-#define AVX512_ALL (IMG_SIMD_CPU_AVX512F | IMG_SIMD_CPU_AVX512BW | IMG_SIMD_CPU_AVX512VL)
+#define AVX512_ALL (IMG_CPU_AVX512F | IMG_CPU_AVX512BW | IMG_CPU_AVX512VL)
 
 const char *img_simd_level_name(img_simd_level level)
 {
@@ -23,13 +23,13 @@ static const struct {
     const char *name;      /* as in /proc/cpuinfo, for img_simd_level_needs */
     const char *message;   /* for --simd errors */
 } features[] = {
-    {IMG_SIMD_CPU_SSE41, "sse4.1", "this CPU lacks SSE4.1"},
-    {IMG_SIMD_CPU_AVX2, "avx2", "this CPU lacks AVX2"},
-    {IMG_SIMD_CPU_AVX512F, "avx512f", "this CPU lacks AVX-512F"},
-    {IMG_SIMD_CPU_AVX512BW, "avx512bw", "this CPU lacks AVX-512BW"},
-    {IMG_SIMD_CPU_AVX512VL, "avx512vl", "this CPU lacks AVX-512VL"},
-    {IMG_SIMD_CPU_AVX512VNNI, "avx512vnni", "this CPU lacks AVX-512 VNNI"},
-    {IMG_SIMD_CPU_AVX512VBMI, "avx512vbmi", "this CPU lacks AVX-512 VBMI"},
+    {IMG_CPU_SSE41, "sse4.1", "this CPU lacks SSE4.1"},
+    {IMG_CPU_AVX2, "avx2", "this CPU lacks AVX2"},
+    {IMG_CPU_AVX512F, "avx512f", "this CPU lacks AVX-512F"},
+    {IMG_CPU_AVX512BW, "avx512bw", "this CPU lacks AVX-512BW"},
+    {IMG_CPU_AVX512VL, "avx512vl", "this CPU lacks AVX-512VL"},
+    {IMG_CPU_AVX512VNNI, "avx512vnni", "this CPU lacks AVX-512 VNNI"},
+    {IMG_CPU_AVX512VBMI, "avx512vbmi", "this CPU lacks AVX-512 VBMI"},
 };
 
 static unsigned level_needs(img_simd_level level)
@@ -41,10 +41,10 @@ static unsigned level_needs(img_simd_level level)
     return 0;
 #else
     switch (level) {
-    case IMG_SIMD_SSE41: return IMG_SIMD_CPU_SSE41;
-    case IMG_SIMD_AVX2: return IMG_SIMD_CPU_AVX2;
+    case IMG_SIMD_SSE41: return IMG_CPU_SSE41;
+    case IMG_SIMD_AVX2: return IMG_CPU_AVX2;
     case IMG_SIMD_AVX512: return AVX512_ALL;
-    case IMG_SIMD_AVX512ICL: return AVX512_ALL | IMG_SIMD_CPU_AVX512VNNI | IMG_SIMD_CPU_AVX512VBMI;
+    case IMG_SIMD_AVX512ICL: return AVX512_ALL | IMG_CPU_AVX512VNNI | IMG_CPU_AVX512VBMI;
     default: return 0;
     }
 #endif

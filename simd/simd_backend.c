@@ -47,7 +47,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "cpu.h"
+#include "cpu_features.h"
 #include "cpus.h"
 #include "funcs.h"
 #include "pool.h"
@@ -243,7 +243,7 @@ static int init_common(void **state, const img_backend_options *options, bool th
     st->threaded = threaded;
     st->threads = 1;
 
-    if (img_simd_choose_level(options ? options->simd_level : NULL, img_simd_cpu_flags(),
+    if (img_simd_choose_level(options ? options->simd_level : NULL, img_cpu_features(),
                               &st->level, err) != 0)
         goto fail;
     if (!img_simd_get_funcs(st->level, &st->f)) {

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "cpu.h"
+#include "cpu_features.h"
 #include "funcs.h"
 #include "image.h"
 #include "serial.h"
@@ -135,7 +135,7 @@ static bool level_runs(int l, unsigned cpu)
 /* Levels to test: every one this build has and this CPU runs. */
 static int supported_levels(img_simd_funcs *funcs, img_simd_level *levels)
 {
-    unsigned cpu = img_simd_cpu_flags();
+    unsigned cpu = img_cpu_features();
     int n = 0;
     for (int l = 0; l < IMG_SIMD_LEVEL_COUNT; l++) {
         if (!level_runs(l, cpu))
@@ -643,7 +643,7 @@ static void compare_backend(const img_backend *be, const img_backend_options *op
 
 Test(simd_backend, every_level_matches_serial, .timeout = 600)
 {
-    unsigned cpu = img_simd_cpu_flags();
+    unsigned cpu = img_cpu_features();
     for (int l = 0; l < IMG_SIMD_LEVEL_COUNT; l++) {
         if (!level_runs(l, cpu))
             continue;
@@ -753,31 +753,31 @@ Test(simd_levels, choose_and_refuse)
     /* What the skip lines name: the first feature missing. */
     cr_assert_null(img_simd_level_needs(IMG_SIMD_PORTABLE, 0));
     cr_assert_str_eq(img_simd_level_needs(IMG_SIMD_SSE41, 0), "sse4.1");
-    cr_assert_str_eq(img_simd_level_needs(IMG_SIMD_AVX512, IMG_SIMD_CPU_AVX512F), "avx512bw");
-    cr_assert_null(img_simd_level_needs(IMG_SIMD_AVX2, IMG_SIMD_CPU_AVX2));
+    cr_assert_str_eq(img_simd_level_needs(IMG_SIMD_AVX512, IMG_CPU_AVX512F), "avx512bw");
+    cr_assert_null(img_simd_level_needs(IMG_SIMD_AVX2, IMG_CPU_AVX2));
 
-    const unsigned all = IMG_SIMD_CPU_SSE41 | IMG_SIMD_CPU_AVX2 | IMG_SIMD_CPU_AVX512F |
-                         IMG_SIMD_CPU_AVX512BW | IMG_SIMD_CPU_AVX512VL;
+    const unsigned all = IMG_CPU_SSE41 | IMG_CPU_AVX2 | IMG_CPU_AVX512F |
+                         IMG_CPU_AVX512BW | IMG_CPU_AVX512VL;
     cr_assert_eq(img_simd_choose_level("auto", all, &level, &err), 0);
     cr_assert_eq(level, IMG_SIMD_AVX512);
-    cr_assert_eq(img_simd_choose_level("auto", IMG_SIMD_CPU_SSE41 | IMG_SIMD_CPU_AVX2, &level,
+    cr_assert_eq(img_simd_choose_level("auto", IMG_CPU_SSE41 | IMG_CPU_AVX2, &level,
                                        &err), 0);
     cr_assert_eq(level, IMG_SIMD_AVX2);
-    const unsigned icl = all | IMG_SIMD_CPU_AVX512VNNI | IMG_SIMD_CPU_AVX512VBMI;
+    const unsigned icl = all | IMG_CPU_AVX512VNNI | IMG_CPU_AVX512VBMI;
     cr_assert_eq(img_simd_choose_level("auto", icl, &level, &err), 0);
     cr_assert_eq(level, IMG_SIMD_AVX512ICL);
     cr_assert_eq(img_simd_choose_level("avx512", icl, &level, &err), 0);
     cr_assert_eq(level, IMG_SIMD_AVX512);
     cr_assert_str_eq(img_simd_level_needs(IMG_SIMD_AVX512ICL, all), "avx512vnni");
-    cr_assert_eq(img_simd_choose_level("avx512icl", all | IMG_SIMD_CPU_AVX512VNNI, &level, &err),
+    cr_assert_eq(img_simd_choose_level("avx512icl", all | IMG_CPU_AVX512VNNI, &level, &err),
                  -1);
     cr_assert_str_eq(err.message, "--simd avx512icl: this CPU lacks AVX-512 VBMI");
-    cr_assert_eq(img_simd_choose_level("avx512icl", icl & ~IMG_SIMD_CPU_AVX512BW, &level, &err),
+    cr_assert_eq(img_simd_choose_level("avx512icl", icl & ~IMG_CPU_AVX512BW, &level, &err),
                  -1);
     cr_assert_str_eq(err.message, "--simd avx512icl: this CPU lacks AVX-512BW");
-    cr_assert_eq(img_simd_choose_level("avx512", all & ~IMG_SIMD_CPU_AVX512BW, &level, &err), -1);
+    cr_assert_eq(img_simd_choose_level("avx512", all & ~IMG_CPU_AVX512BW, &level, &err), -1);
     cr_assert_str_eq(err.message, "--simd avx512: this CPU lacks AVX-512BW");
-    cr_assert_eq(img_simd_choose_level("avx2", IMG_SIMD_CPU_SSE41, &level, &err), -1);
+    cr_assert_eq(img_simd_choose_level("avx2", IMG_CPU_SSE41, &level, &err), -1);
     cr_assert_str_eq(err.message, "--simd avx2: this CPU lacks AVX2");
     cr_assert_eq(img_simd_choose_level("sse4.1", 0, &level, &err), -1);
     cr_assert_str_eq(err.message, "--simd sse4.1: this CPU lacks SSE4.1");
@@ -787,7 +787,7 @@ Test(simd_levels, choose_and_refuse)
 Test(simd_levels, backend_init_reports_level)
 {
     img_error err;
-    unsigned cpu = img_simd_cpu_flags();
+    unsigned cpu = img_cpu_features();
     for (int l = 0; l < IMG_SIMD_LEVEL_COUNT; l++) {
         img_backend_options opt = {0};
         opt.simd_level = img_simd_level_name((img_simd_level)l);
