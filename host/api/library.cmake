@@ -40,6 +40,9 @@ target_link_libraries(imgpipe_static INTERFACE PNG::PNG JPEG::JPEG OpenCL::OpenC
 set(IMGPIPE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/imgpipe)
 
 install(TARGETS imgpipe RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# `imgpipe chart` looks for its scripts at bin/../share/imgpipe/gnuplot.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/results/gnuplot/ DESTINATION
+  ${CMAKE_INSTALL_DATADIR}/imgpipe/gnuplot FILES_MATCHING PATTERN "*.gp")
 install(TARGETS imgpipe_shared EXPORT imgpipe-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS imgpipe_static EXPORT imgpipe-static-targets

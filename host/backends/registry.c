@@ -41,6 +41,14 @@ const img_backend *img_backend_reference(void)
     return &img_backend_serial;
 }
 
+const img_backend *img_backend_with_flags(unsigned all_of, unsigned none_of)
+{
+    for (size_t i = 0; i < img_backend_count(); i++)
+        if ((backends[i]->flags & all_of) == all_of && !(backends[i]->flags & none_of))
+            return backends[i];
+    return NULL;
+}
+
 const char *img_backend_simd_level(int i)
 {
     /* Every SIMD backend compiles the same levels: the first one's list is the list. */

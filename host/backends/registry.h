@@ -16,6 +16,11 @@ const img_backend *img_backend_find(const char *name);
 /* The reference every other backend must match bit for bit (serial). */
 const img_backend *img_backend_reference(void);
 
+/* The first backend, in list order, with every flag of all_of and none of none_of
+ * (IMG_BACKEND_*), or NULL: how callers find "the threads-scaling backend" or "the
+ * single-threaded SIMD one" without naming either. */
+const img_backend *img_backend_with_flags(unsigned all_of, unsigned none_of);
+
 /* The i-th name a SIMD backend accepts for options.simd_level besides "auto", weakest
  * first; NULL past the last (or when no backend has levels). For validating --simd
  * before any backend is chosen. */

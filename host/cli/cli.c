@@ -578,8 +578,9 @@ int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
         return img_fail(err, "batch: --input-dir DIR and --output-dir DIR are required");
     if (cli->command == IMG_CMD_CHART && !cli->chart_dir)
         return img_fail(err, "chart: a results directory is required (imgpipe chart DIR)");
-    if (img_params_validate(&cli->params, err) != 0)
-        return -1;
+    img_error range;
+    if (img_params_validate(&cli->params, &range) != 0)
+        return img_fail(err, "--%s", range.message);   /* each parameter is its option */
     return check_known_sizes(cli, err);
 }
 

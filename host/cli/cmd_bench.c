@@ -659,10 +659,8 @@ static const img_bench_row *fastest(const img_bench_report *r, const char *backe
 /* The name of the first registered backend with all of `flags`, or NULL. */
 static const char *backend_with(unsigned flags)
 {
-    for (size_t i = 0; i < img_backend_count(); i++)
-        if ((img_backend_at(i)->flags & flags) == flags)
-            return img_backend_at(i)->name;
-    return NULL;
+    const img_backend *b = img_backend_with_flags(flags, 0);
+    return b ? b->name : NULL;
 }
 
 /* The GPU-versus-CPU crossover: the smallest measured size at which the device backend

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "app.h"
+#include "chart.h"
 #include "envinfo.h"
 #include "registry.h"
 
@@ -16,6 +17,7 @@ int img_cmd_info(const img_cli *cli)
     printf("cores: %d online, %d allowed to this process (%s)\n", env.cores_online,
            env.cores_allowed, env.affinity);
     printf("SIMD extensions: %s\n", env.cpu_flags[0] ? env.cpu_flags : "none");
+    printf("chart scripts: %s\n", img_chart_script_dir());
     printf("\nbackends:\n");
     for (size_t i = 0; i < img_backend_count(); i++) {
         const img_backend *b = img_backend_at(i);

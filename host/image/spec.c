@@ -20,19 +20,21 @@ img_params img_params_default(void)
 
 int img_params_validate(const img_params *p, img_error *err)
 {
+    /* Each message begins with the parameter's name, which is also the name of the app's
+     * option for it: the CLI prefixes "--" and says nothing new. */
     if (p->brightness < IMG_BRIGHTNESS_MIN || p->brightness > IMG_BRIGHTNESS_MAX)
-        return img_fail(err, "--brightness %d is out of range (accepted: -255 to 255)", p->brightness);
+        return img_fail(err, "brightness %d is out of range (accepted: -255 to 255)", p->brightness);
     /* The negated comparisons also reject NaN. */
     if (!(p->contrast >= 0.0 && p->contrast <= IMG_CONTRAST_MAX))
-        return img_fail(err, "--contrast %g is out of range (accepted: 0 to 4)", p->contrast);
+        return img_fail(err, "contrast %g is out of range (accepted: 0 to 4)", p->contrast);
     if (!(p->sigma == 0.0 || (p->sigma >= IMG_SIGMA_MIN && p->sigma <= IMG_SIGMA_MAX)))
-        return img_fail(err, "--sigma %g is out of range (accepted: " IMG_SIGMA_RANGE_TEXT ")", p->sigma);
+        return img_fail(err, "sigma %g is out of range (accepted: " IMG_SIGMA_RANGE_TEXT ")", p->sigma);
     if (p->out_width == 0 && p->out_height == 0) {
         if (!(p->scale > 0.0 && p->scale <= IMG_SCALE_MAX))
-            return img_fail(err, "--scale %g is out of range (accepted: " IMG_SCALE_RANGE_TEXT ")", p->scale);
+            return img_fail(err, "scale %g is out of range (accepted: " IMG_SCALE_RANGE_TEXT ")", p->scale);
     } else if (p->out_width < 1 || p->out_height < 1 || p->out_width > IMG_MAX_DIMENSION ||
                p->out_height > IMG_MAX_DIMENSION) {
-        return img_fail(err, "--resize %dx%d is out of range (1 to %d per side)", p->out_width,
+        return img_fail(err, "resize %dx%d is out of range (1 to %d per side)", p->out_width,
                         p->out_height, IMG_MAX_DIMENSION);
     }
     return 0;

@@ -41,7 +41,8 @@ typedef struct img_params {
 /* The defaults of the CLI: brightness 20, contrast 1.2, sigma 2, scale 0.5. */
 img_params img_params_default(void);
 
-/* Checks every field against its range; the message names the option. */
+/* Checks every field against its range; the message begins with the field's name
+ * ("sigma 40 is out of range (accepted: ...)"). */
 int img_params_validate(const img_params *p, img_error *err);
 
 typedef enum img_stage {

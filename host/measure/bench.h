@@ -86,6 +86,11 @@ typedef struct img_bench_field {
 
 extern const img_bench_field img_bench_fields[IMG_BENCH_FIELDS];
 
+/* The backend-reported parts bench.csv gives a column each ("<name>_s"), in column
+ * order; the stage columns ("stage_<name>_s") follow, named by img_stage_name(). */
+enum { IMG_BENCH_BREAKDOWN_COLUMNS = 4 };
+extern const char *const img_bench_breakdown_columns[IMG_BENCH_BREAKDOWN_COLUMNS];
+
 typedef struct img_bench_report {
     img_env env;
     double copy_bandwidth_gbs;

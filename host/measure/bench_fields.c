@@ -47,3 +47,7 @@ const img_bench_field img_bench_fields[IMG_BENCH_FIELDS] = {
     CUSTOM(IMG_BF_BREAKDOWN, "breakdown"),
     CUSTOM(IMG_BF_NOTE, "note"),
 };
+
+/* Build first: the one-off OpenCL program build, drawn on its own scale. */
+const char *const img_bench_breakdown_columns[IMG_BENCH_BREAKDOWN_COLUMNS] = {
+    "build", "upload", "kernel", "download"};

@@ -6,6 +6,7 @@
  * layout is described in a comment at the top of its file and in its script. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -16,7 +17,11 @@
 
 #include "chart.h"
 #include "cpus.h"
+#include "registry.h"
 
+#ifndef IMGPIPE_GNUPLOT_INSTALL_DIR
+#define IMGPIPE_GNUPLOT_INSTALL_DIR "share/imgpipe/gnuplot"
+#endif
 #ifndef IMGPIPE_SOURCE_DIR
 #define IMGPIPE_SOURCE_DIR "."
 #endif
@@ -164,6 +169,34 @@ static int skip(prep *p, img_chart_id id, const char *why)
     return 0;
 }
 
+/* The backends some charts are about, found by what they do (the registry's flags),
+ * never by name: the reference, the one bench sweeps thread counts on, and the
+ * single-threaded one bench sweeps SIMD levels on. "" when no backend has the role. */
+static const char *reference_backend(void)
+{
+    return img_backend_reference()->name;
+}
+
+static const char *scaling_backend(void)
+{
+    const img_backend *b = img_backend_with_flags(IMG_BACKEND_SCALING_SERIES, 0);
+    return b ? b->name : "";
+}
+
+static const char *simd_levels_backend(void)
+{
+    const img_backend *b = img_backend_with_flags(IMG_BACKEND_SIMD_LEVELS, IMG_BACKEND_THREADED);
+    return b ? b->name : "";
+}
+
+/* skip() with a message naming a backend ("the %s backend was not run"). */
+static int skip_naming(prep *p, img_chart_id id, const char *format, const char *backend)
+{
+    char why[sizeof p->out->skipped[id]];
+    snprintf(why, sizeof why, format, backend, backend);
+    return skip(p, id, why);
+}
+
 /* Whether any row, or any bit-exact timed row, is of this backend. */
 static bool backend_ran(const prep *p, const char *backend)
 {
@@ -295,7 +328,8 @@ static const img_chart_row *serial_at(const prep *p, int w, int h)
 {
     for (int i = 0; i < p->table->row_count; i++) {
         const img_chart_row *r = &p->table->rows[i];
-        if (r->timed && strcmp(r->backend, "serial") == 0 && r->width == w && r->height == h)
+        if (r->timed && strcmp(r->backend, reference_backend()) == 0 && r->width == w &&
+            r->height == h)
             return r;
     }
     return NULL;
@@ -303,7 +337,7 @@ static const img_chart_row *serial_at(const prep *p, int w, int h)
 
 static bool not_serial(const img_chart_row *r)
 {
-    return strcmp(r->backend, "serial") != 0;
+    return strcmp(r->backend, reference_backend()) != 0;
 }
 
 /* Writes one block per size: a header line (the size, for gnuplot's columnheader)
@@ -385,23 +419,29 @@ static void speedup_values(const prep *p, const img_chart_row *r, double v[3])
 
 static int chart_speedup(prep *p)
 {
-    if (!backend_ran(p, "serial"))
-        return skip(p, IMG_CHART_SPEEDUP,
-                    "the serial backend was not run: there is no baseline to compare with");
-    if (!backend_timed(p, "serial"))
-        return skip(p, IMG_CHART_SPEEDUP,
-                    "serial was not bit-exact and timed: there is no baseline to compare with");
+    const char *reference = reference_backend();
+    if (!backend_ran(p, reference))
+        return skip_naming(p, IMG_CHART_SPEEDUP,
+                           "the %s backend was not run: there is no baseline to compare with",
+                           reference);
+    if (!backend_timed(p, reference))
+        return skip_naming(p, IMG_CHART_SPEEDUP,
+                           "%s was not bit-exact and timed: there is no baseline to compare with",
+                           reference);
     bool any_other = false, other_ran = false;
     for (int i = 0; i < p->table->row_count; i++) {
         any_other |= main_row(p, &p->table->rows[i]) && not_serial(&p->table->rows[i]);
         other_ran |= not_serial(&p->table->rows[i]);
     }
     if (!any_other)
-        return skip(p, IMG_CHART_SPEEDUP,
-                    other_ran ? "no backend other than serial was bit-exact and timed"
-                              : "only serial was run: nothing to compare with it");
-    return write_grouped(p, IMG_CHART_SPEEDUP, not_serial, speedup_values,
-                         "speedup over serial at the same size (serial median / median)");
+        return skip_naming(p, IMG_CHART_SPEEDUP,
+                           other_ran ? "no backend other than %s was bit-exact and timed"
+                                     : "only %s was run: nothing to compare with it",
+                           reference);
+    char title[160];
+    snprintf(title, sizeof title, "speedup over %s at the same size (%s median / median)",
+             reference, reference);
+    return write_grouped(p, IMG_CHART_SPEEDUP, not_serial, speedup_values, title);
 }
 
 /* "threads=N" exactly (not a combination): N, else 0. */
@@ -416,7 +456,8 @@ static int threads_setting(const char *setting)
 
 static bool scaling_row(const img_chart_row *r)
 {
-    return r->timed && strcmp(r->backend, "threads") == 0 && threads_setting(r->setting) > 0;
+    return r->timed && strcmp(r->backend, scaling_backend()) == 0 &&
+           threads_setting(r->setting) > 0;
 }
 
 /* One series of the scaling chart: the rows at one size with one cpus value, by N. */
@@ -523,14 +564,18 @@ static int chart_threads_scaling(prep *p)
     int n_all = best >= 0 ? scaling_series(p, sizes.w[best], sizes.h[best], false, NULL, all, 64)
                           : 0;
     if (n_one == 0 && n_all == 0) {
-        if (!backend_ran(p, "threads"))
-            return skip(p, IMG_CHART_THREADS_SCALING, "the threads backend was not run");
-        if (!backend_timed(p, "threads"))
-            return skip(p, IMG_CHART_THREADS_SCALING, "no threads row was bit-exact and timed");
-        return skip(p, IMG_CHART_THREADS_SCALING,
-                    "the threads backend ran without a scaling series (threads=1 and more "
-                    "thread counts at one size): bench measures one when given neither "
-                    "--threads nor --cpus");
+        const char *scaling = scaling_backend();
+        if (!backend_ran(p, scaling))
+            return skip_naming(p, IMG_CHART_THREADS_SCALING, "the %s backend was not run",
+                               scaling);
+        if (!backend_timed(p, scaling))
+            return skip_naming(p, IMG_CHART_THREADS_SCALING,
+                               "no %s row was bit-exact and timed", scaling);
+        return skip_naming(p, IMG_CHART_THREADS_SCALING,
+                           "the %s backend ran without a scaling series (threads=1 and more "
+                           "thread counts at one size): bench measures one when given neither "
+                           "--threads nor --cpus",
+                           scaling);
     }
     int cores = cores_of(p);
     /* The pinned series may be a CPU list given with --cpus: several cores. */
@@ -592,7 +637,7 @@ static int chart_threads_scaling(prep *p)
 
 static bool simd_row(const img_chart_row *r)
 {
-    return strcmp(r->backend, "simd") == 0 && strncmp(r->setting, "simd=", 5) == 0;
+    return strcmp(r->backend, simd_levels_backend()) == 0 && strncmp(r->setting, "simd=", 5) == 0;
 }
 
 static int chart_simd_levels(prep *p)
@@ -653,15 +698,18 @@ static int chart_simd_levels(prep *p)
             }
         }
     if (sizes.n == 0)
-        return skip(p, IMG_CHART_SIMD_LEVELS, backend_ran(p, "simd")
-                                                  ? "no bit-exact rows of the simd backend"
-                                                  : "the simd backend was not run");
+        return skip_naming(p, IMG_CHART_SIMD_LEVELS,
+                           backend_ran(p, simd_levels_backend())
+                               ? "no bit-exact rows of the %s backend"
+                               : "the %s backend was not run",
+                           simd_levels_backend());
     img_atomic_file f;
     if (dat_open(p, &f, "simd_levels.dat") != 0)
         return -1;
-    fprintf(f.f, "# simd backend: MP/s per instruction-set level\n"
+    fprintf(f.f, "# %s backend: MP/s per instruction-set level\n"
                  "# one block per input size (gnuplot index): a header line with the size,\n"
-                 "# then: level, MP/s at the median, at q3, at q1 (NaN: not timed at this size)\n");
+                 "# then: level, MP/s at the median, at q3, at q1 (NaN: not timed at this size)\n",
+            simd_levels_backend());
     for (int s = 0; s < sizes.n; s++) {
         fprintf(f.f, "%s\"%dx%d\"\n", s ? "\n\n" : "", sizes.w[s], sizes.h[s]);
         for (int k = 0; k < n; k++) {
@@ -768,10 +816,10 @@ static int chart_breakdown(prep *p)
     fputs("\"backend\" \"whole run (median)\"", f.f);
     for (int k = 0; k < IMG_CHART_STAGES; k++)
         if (used_stage[k])
-            fprintf(f.f, " \"%s\"", img_chart_stage_names[k]);
+            fprintf(f.f, " \"%s\"", img_stage_name((img_stage)k));
     for (int k = 1; k < IMG_CHART_PARTS; k++)
         if (used_part[k])
-            fprintf(f.f, " \"%s\"", img_chart_part_names[k]);
+            fprintf(f.f, " \"%s\"", img_bench_breakdown_columns[k]);
     fputc('\n', f.f);
     for (int i = 0; i < n; i++) {
         const img_chart_row *r = rows[i];
@@ -795,10 +843,10 @@ static int chart_breakdown(prep *p)
     fputs("# one line per part column of breakdown.dat, in order: name, gnuplot linetype\n", f.f);
     for (int k = 0; k < IMG_CHART_STAGES; k++)
         if (used_stage[k])
-            fprintf(f.f, "\"%s\" %d\n", img_chart_stage_names[k], 1 + k);
+            fprintf(f.f, "\"%s\" %d\n", img_stage_name((img_stage)k), 1 + k);
     for (int k = 1; k < IMG_CHART_PARTS; k++)
         if (used_part[k])
-            fprintf(f.f, "\"%s\" %d\n", img_chart_part_names[k], IMG_CHART_STAGES + k);
+            fprintf(f.f, "\"%s\" %d\n", img_bench_breakdown_columns[k], IMG_CHART_STAGES + k);
     if (img_atomic_commit(&f, p->err) != 0)
         return -1;
     /* The one-off build gets its own panel and scale: next to per-run milliseconds it
@@ -996,12 +1044,13 @@ static int chart_timeline(prep *p)
         bool listed = p->env && p->env->trace_files_listed;
         char why[300];
         if (!img_chart_env_has_trace(p->env, files[i])) {
-            if (!backend_ran(p, "threads"))
-                snprintf(why, sizeof why, "the threads backend was not run");
+            if (!backend_ran(p, scaling_backend()))
+                snprintf(why, sizeof why, "the %s backend was not run", scaling_backend());
             else if (p->env->trace_file_count == 0)
                 snprintf(why, sizeof why,
-                         "this run wrote no traces (bench traces the threads backend with its "
-                         "scaling series, when given neither --threads nor --cpus)");
+                         "this run wrote no traces (bench traces the %s backend with its "
+                         "scaling series, when given neither --threads nor --cpus)",
+                         scaling_backend());
             else
                 snprintf(why, sizeof why, "%s is not among this run's traces (bench.json)",
                          files[i]);
@@ -1012,12 +1061,12 @@ static int chart_timeline(prep *p)
             if (listed)
                 snprintf(why, sizeof why, "%s, written by this run (bench.json), is missing",
                          files[i]);
-            else if (!backend_ran(p, "threads"))
-                snprintf(why, sizeof why, "the threads backend was not run (no %s in the folder)",
-                         files[i]);
+            else if (!backend_ran(p, scaling_backend()))
+                snprintf(why, sizeof why, "the %s backend was not run (no %s in the folder)",
+                         scaling_backend(), files[i]);
             else
-                snprintf(why, sizeof why, "no %s in the folder (a trace of the threads backend)",
-                         files[i]);
+                snprintf(why, sizeof why, "no %s in the folder (a trace of the %s backend)",
+                         files[i], scaling_backend());
             skip(p, IMG_CHART_TIMELINE, why);
             goto out;
         }
@@ -1166,10 +1215,32 @@ int img_chart_prepare(const char *dir, const char *data_dir, img_chart_summary *
 
 /* ---- gnuplot ---- */
 
+/* Where the scripts are: IMGPIPE_GNUPLOT_DIR when set; else beside the program as
+ * `cmake --install` (and a relocated bundle) lays it out, bin/imgpipe with
+ * share/imgpipe/gnuplot; else the source tree the program was built from. */
 const char *img_chart_script_dir(void)
 {
+    static char installed[PATH_MAX];
     const char *dir = getenv("IMGPIPE_GNUPLOT_DIR");
-    return dir && *dir ? dir : IMGPIPE_SOURCE_DIR "/results/gnuplot";
+    if (dir && *dir)
+        return dir;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            char guess[4096 + 64];
+            snprintf(guess, sizeof guess, "%s/../" IMGPIPE_GNUPLOT_INSTALL_DIR, exe);
+            if (realpath(guess, installed)) {
+                snprintf(guess, sizeof guess, "%s/common.gp", installed);
+                if (file_exists(guess))
+                    return installed;
+            }
+        }
+    }
+    return IMGPIPE_SOURCE_DIR "/results/gnuplot";
 }
 
 extern char **environ;

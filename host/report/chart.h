@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "bench.h"
 #include "error.h"
 #include "fsutil.h"
 
@@ -34,7 +35,8 @@ void img_csv_free(img_csv *csv);
 
 /* ---- bench.csv as typed rows ---- */
 
-enum { IMG_CHART_PARTS = 4, IMG_CHART_STAGES = 4 };
+/* The columns bench.csv has for them (the bench field table). */
+enum { IMG_CHART_PARTS = IMG_BENCH_BREAKDOWN_COLUMNS, IMG_CHART_STAGES = IMG_STAGE_COUNT };
 
 /* One bench.csv row. Strings point into the table's CSV; a number whose field is empty
  * (not applicable) is NAN. */
@@ -59,8 +61,6 @@ typedef struct img_chart_table {
     int row_count;
 } img_chart_table;
 
-extern const char *const img_chart_part_names[IMG_CHART_PARTS];
-extern const char *const img_chart_stage_names[IMG_CHART_STAGES];
 
 /* Reads and types bench.csv; columns are found by header name, so added columns do
  * no harm, and a missing essential one is an error naming it. */

@@ -153,11 +153,6 @@ void img_csv_free(img_csv *csv)
 
 /* ---- bench.csv rows ---- */
 
-const char *const img_chart_part_names[IMG_CHART_PARTS] = {"build", "upload", "kernel",
-                                                           "download"};
-const char *const img_chart_stage_names[IMG_CHART_STAGES] = {"brightness", "contrast", "blur",
-                                                             "resize"};
-
 typedef struct columns {
     const img_csv *csv;
     const char *path;
@@ -274,12 +269,12 @@ int img_chart_table_load(const char *csv_path, img_chart_table *table, img_error
         NUM(cold_s, IMG_BF_COLD_S);
         for (int p = 0; p < IMG_CHART_PARTS; p++) {
             char name[32];
-            snprintf(name, sizeof name, "%s_s", img_chart_part_names[p]);
+            snprintf(name, sizeof name, "%s_s", img_bench_breakdown_columns[p]);
             NUM_NAMED(part_s[p], name);
         }
         for (int s = 0; s < IMG_CHART_STAGES; s++) {
             char name[32];
-            snprintf(name, sizeof name, "stage_%s_s", img_chart_stage_names[s]);
+            snprintf(name, sizeof name, "stage_%s_s", img_stage_name((img_stage)s));
             NUM_NAMED(stage_s[s], name);
         }
         NUM(cpus_used, IMG_BF_CPUS_USED_PER_RUN);

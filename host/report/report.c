@@ -35,8 +35,6 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static const char *const breakdown_columns[] = {"build", "upload", "kernel", "download"};
-
 static const void *field_at(const img_bench_row *row, const img_bench_field *field)
 {
     return (const char *)row + field->offset;
@@ -77,8 +75,8 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
 {
     for (int c = 0; c < IMG_BENCH_PLAIN_FIELDS; c++)
         fprintf(f, "%s%s", c ? "," : "", img_bench_fields[c].name);
-    for (size_t c = 0; c < sizeof breakdown_columns / sizeof breakdown_columns[0]; c++)
-        fprintf(f, ",%s_s", breakdown_columns[c]);
+    for (int c = 0; c < IMG_BENCH_BREAKDOWN_COLUMNS; c++)
+        fprintf(f, ",%s_s", img_bench_breakdown_columns[c]);
     for (int s = 0; s < IMG_STAGE_COUNT; s++)
         fprintf(f, ",stage_%s_s", img_stage_name((img_stage)s));
     fprintf(f, ",%s,%s,%s,%s,%s\n", field_name(IMG_BF_CPUS_USED_PER_RUN),
@@ -91,8 +89,8 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
                 fputc(',', f);
             write_field(f, row, &img_bench_fields[c], false);
         }
-        for (size_t c = 0; c < sizeof breakdown_columns / sizeof breakdown_columns[0]; c++) {
-            double v = img_breakdown_get(&row->breakdown, breakdown_columns[c]);
+        for (int c = 0; c < IMG_BENCH_BREAKDOWN_COLUMNS; c++) {
+            double v = img_breakdown_get(&row->breakdown, img_bench_breakdown_columns[c]);
             if (v >= 0)
                 fprintf(f, ",%.9f", v);
             else

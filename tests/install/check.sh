@@ -50,4 +50,9 @@ step "find_package(imgpipe): imgpipe::imgpipe and imgpipe::imgpipe_static"
 cmp "$tmp/cli.png" "$tmp/cmake.png"
 "$tmp/user/example_static" "$tmp/in.png" "$tmp/static.png" simd-threads
 cmp "$tmp/cli.png" "$tmp/static.png"
+# The installed program draws charts with the installed scripts, not the source tree's.
+step "chart scripts beside the installed program"
+test -f "$prefix/share/imgpipe/gnuplot/common.gp"
+real_prefix=$(cd "$prefix" && pwd -P)
+"$prefix/bin/imgpipe" info 2>/dev/null | grep -qx "chart scripts: $real_prefix/share/imgpipe/gnuplot"
 step "ok"
