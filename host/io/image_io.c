@@ -159,65 +159,84 @@ int img_read_file(const char *path, img_image *img, const img_read_options *opti
  * it cannot be replaced by renaming a temporary file over it (the temporary would have
  * to live in /dev, and replacing the node is not what anyone means), so the data goes
  * straight into it. Without O_CREAT nothing new appears if it vanished meanwhile, and
- * without O_TRUNC nothing is destroyed for a device. Every write, the flush and the
- * close are still checked, so /dev/full reports "No space left on device". */
-static int img_write_direct(const char *path, const img_image *img,
-                            const img_write_options *options, img_writer_fn *writer,
-                            img_error *err)
+ * without O_TRUNC nothing is destroyed for a device. Every write and the close are
+ * still checked, so /dev/full reports "No space left on device". */
+static int img_write_direct(const char *path, const uint8_t *data, size_t size, img_error *err)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return img_fail(err, "%s: cannot open output: %s", path, strerror(errno));
-    FILE *fp = fdopen(fd, "wb");
-    if (!fp) {
-        int saved = errno;
-        close(fd);
-        return img_fail(err, "%s: cannot open output: %s", path, strerror(saved));
+    int rc = 0;
+    while (size > 0 && rc == 0) {
+        ssize_t n = write(fd, data, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            rc = img_io_write_failed(path, n < 0 ? errno : ENOSPC, err);
+        else {
+            data += n;
+            size -= (size_t)n;
+        }
     }
-    int rc = writer(path, fp, img, options, err);
-    if (rc == 0 && fflush(fp) != 0)
-        rc = img_io_write_failed(path, errno, err);
-    if (fclose(fp) != 0 && rc == 0)
+    if (close(fd) != 0 && rc == 0)
         rc = img_io_write_failed(path, errno, err);
     return rc;
 }
 
-typedef struct image_write {
-    const char *path;
-    const img_image *img;
-    const img_write_options *options;
-    img_writer_fn *writer;
-} image_write;
-
-static int write_image(FILE *fp, void *ctx, img_error *err)
-{
-    const image_write *w = ctx;
-    return w->writer(w->path, fp, w->img, w->options, err);
-}
-
-int img_write_file(const char *path, const img_image *img, const img_write_options *options,
-                   img_error *err)
+int img_write_memory(const char *name, const img_image *img, const img_write_options *options,
+                     uint8_t **data, size_t *size, img_error *err)
 {
     const img_write_options defaults = {0};
     if (!options)
         options = &defaults;
+    *data = NULL;
+    *size = 0;
     img_writer_fn *writer = NULL;
     img_error inner;
     if (!img || img_check_size(img->width, img->height, img->channels, UINT64_MAX, &inner) != 0)
-        return img_fail(err, "%s: cannot write: %s", path, img ? inner.message : "no image");
-    if (img_pick_writer(path, img->width, img->height, img->channels, options, &writer, err) != 0)
+        return img_fail(err, "%s: cannot write: %s", name, img ? inner.message : "no image");
+    if (img_pick_writer(name, img->width, img->height, img->channels, options, &writer, err) != 0)
         return -1;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (!fp)
+        return img_fail(err, "%s: out of memory", name);
+    int rc = writer(name, fp, img, options, err);
+    if (fclose(fp) != 0 && rc == 0)
+        rc = img_fail(err, "%s: out of memory", name);
+    if (rc != 0) {
+        free(buf);
+        return -1;
+    }
+    *data = (uint8_t *)buf;
+    *size = len;
+    return 0;
+}
 
+int img_write_encoded(const char *path, const uint8_t *data, size_t size, img_error *err)
+{
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             return img_fail(err, "%s: is a directory", path);
         if (!S_ISREG(st.st_mode))
-            return img_write_direct(path, img, options, writer, err);
+            return img_write_direct(path, data, size, err);
     }
     /* The one atomic writer (fsutil.h) also follows a symlink to the file it names. */
-    image_write w = {path, img, options, writer};
-    return img_write_atomic(path, write_image, &w, err);
+    return img_write_file_atomic(path, data, size, err);
+}
+
+int img_write_file(const char *path, const img_image *img, const img_write_options *options,
+                   img_error *err)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (img_write_memory(path, img, options, &data, &size, err) != 0)
+        return -1;
+    int rc = img_write_encoded(path, data, size, err);
+    free(data);
+    return rc;
 }
 
 int img_check_output(const char *path, int width, int height, int channels,

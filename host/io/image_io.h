@@ -49,8 +49,20 @@ int img_read_memory(const char *name, const uint8_t *data, size_t size, img_imag
 int img_check_output(const char *path, int width, int height, int channels,
                      const img_write_options *options, img_error *err);
 
-/* Encodes img atomically to path in the format its extension names. */
+/* Encodes img atomically to path in the format its extension names: img_write_memory
+ * then img_write_encoded. */
 int img_write_file(const char *path, const img_image *img, const img_write_options *options,
                    img_error *err);
+
+/* Encodes img into a malloc'ed buffer (*data, *size; free() it) in the format name's
+ * extension names; nothing touches the file system. For callers that time encoding
+ * and writing apart, or keep the file in memory (bench's whole-job rows). */
+int img_write_memory(const char *name, const img_image *img, const img_write_options *options,
+                     uint8_t **data, size_t *size, img_error *err);
+
+/* Writes already-encoded bytes to path with img_write_file's policy: atomically (a
+ * temporary beside it, fsync, rename, the old file's mode kept), or straight into it
+ * when path is a device or FIFO. */
+int img_write_encoded(const char *path, const uint8_t *data, size_t size, img_error *err);
 
 #endif
