@@ -31,6 +31,12 @@ img_backend_options img_backend_options_from_cli(const img_cli *cli)
     };
 }
 
+img_write_options img_write_options_from_cli(const img_cli *cli)
+{
+    (void)cli;
+    return (img_write_options){0};
+}
+
 int img_backend_by_name(const char *name, const img_backend **out, img_error *err)
 {
     const img_backend *b = img_backend_find(name);

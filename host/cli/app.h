@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "error.h"
 #include "image.h"
+#include "image_io.h"
 
 /* Exit statuses: 0 success, 1 failure (bad file, mismatch, backend fault), 2 usage. */
 enum { IMG_EXIT_OK = 0, IMG_EXIT_FAILURE = 1, IMG_EXIT_USAGE = 2 };
@@ -17,6 +18,9 @@ int img_load_input(const img_cli *cli, img_image *img, img_error *err);
 
 /* Backend options from the CLI; threads from the first --threads value. */
 img_backend_options img_backend_options_from_cli(const img_cli *cli);
+
+/* Encoder options from the CLI (PNG compression, encoding threads, JPEG quality). */
+img_write_options img_write_options_from_cli(const img_cli *cli);
 
 /* Looks the name up without touching the backend (no driver is loaded): an unknown
  * name is an error listing the valid ones. */

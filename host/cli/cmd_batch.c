@@ -191,9 +191,9 @@ static int process(batch *b, job *j)
     return rc;
 }
 
-static int encode(job *j, const char *path)
+static int encode(const batch *b, job *j, const char *path)
 {
-    img_write_options wo = {0};
+    img_write_options wo = img_write_options_from_cli(b->cli);
     int rc = img_write_file(path, &j->dst, &wo, &j->err);
     img_image_free(&j->dst);
     return rc;
@@ -235,7 +235,7 @@ static void *writer_main(void *p)
     batch *b = p;
     job *j;
     while ((j = queue_pop(&b->processed)) != NULL) {
-        if (encode(j, j->out_path) != 0) {
+        if (encode(b, j, j->out_path) != 0) {
             report_failure(b, j);
             continue;
         }
@@ -310,7 +310,7 @@ static double run_sequential(batch *b, const char *scratch, int *ok)
         if (rc == 0)
             rc = process(b, j);
         if (rc == 0)
-            rc = encode(j, path);
+            rc = encode(b, j, path);
         if (rc == 0) {
             megapixels += j->megapixels;
             (*ok)++;

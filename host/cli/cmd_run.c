@@ -21,7 +21,7 @@ int img_cmd_run(const img_cli *cli)
     /* Nothing is loaded, probed or initialised until the input is decoded and the
      * output is known to be writable: a bad argument costs milliseconds and leaves no
      * file anywhere (the OpenCL probe alone makes PoCL write into its cache). */
-    img_write_options wo = {0};
+    img_write_options wo = img_write_options_from_cli(cli);
     if (img_check_output(cli->output, 0, 0, 0, &wo, &err) != 0 ||
         img_backend_by_name(cli->backend ? cli->backend : img_backend_reference()->name,
                             &backend, &err) != 0 ||

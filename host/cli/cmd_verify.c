@@ -62,7 +62,7 @@ static void verify_one(const img_cli *cli, const img_backend *b, const img_backe
            r.mismatch.max_abs_diff, first);
     print_notes(sides, what);
     if (want_diff && diff.storage) {
-        img_write_options wo = {0};
+        img_write_options wo = img_write_options_from_cli(cli);
         if (img_write_file(cli->diff_image, &diff, &wo, &err) != 0) {
             fprintf(stderr, "imgpipe: %s\n", err.message);
             (*failures)++;
