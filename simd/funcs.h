@@ -155,6 +155,14 @@ typedef struct img_simd_funcs {
     void (*resize_rows)(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                         ptrdiff_t src_stride, int y0, int y1, const img_simd_kernel *k,
                         img_simd_scratch *s);
+
+    /* The compute roof: `rounds` rounds of the multiply-add the blur is built on (madd
+     * then add, or one vpdpwssd at avx512icl) over independent register chains, as
+     * fast as the core issues them; returns the 16-bit multiply-adds performed. The
+     * weights come from `zero` (all zero at run time, unknown to the compiler), so the
+     * values never change and nothing can be folded away; their sum goes to *sink. */
+    uint64_t (*madd_peak)(uint64_t rounds, const int16_t *zero, int32_t *sink);
+    const char *madd_instruction;   /* what madd_peak times: "vpdpwssd", "vpmaddwd + vpaddd" */
 } img_simd_funcs;
 
 /* The fused schedule (simd/schedule.c, described in simd_backend.c): one band of one

@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "cpu_features.h"
 #include "cpus.h"
 #include "funcs.h"
@@ -300,6 +301,78 @@ static void simd_describe(void *state, char *buf, size_t len)
     }
 }
 
+/* ---- the compute roof ---- */
+
+typedef struct roof_run {
+    const img_simd_funcs *f;
+    uint64_t rounds;
+    uint64_t madds[IMG_POOL_MAX_THREADS];
+    int32_t sink[IMG_POOL_MAX_THREADS];
+} roof_run;
+
+/* Zero weights the compiler cannot see through (see madd_peak in the template). */
+static volatile int16_t roof_zero_source[IMG_SIMD_MAX_VECTOR / 2];
+
+static void roof_task(void *arg, int index, int worker)
+{
+    (void)worker;
+    roof_run *r = arg;
+    int16_t zero[IMG_SIMD_MAX_VECTOR / 2];
+    for (int i = 0; i < IMG_SIMD_MAX_VECTOR / 2; i++)
+        zero[i] = roof_zero_source[i];
+    r->madds[index] = r->f->madd_peak(r->rounds, zero, &r->sink[index]);
+}
+
+/* One task per thread, all at once, so `threads` cores issue multiply-adds together
+ * (the pool's workers block between batches; one task each runs them side by side).
+ * The round count is calibrated on one thread first so the timed batch lasts about
+ * `seconds`; the best of three batches is kept, as a peak is. */
+static int simd_compute_roof(void *state, int threads, double seconds, img_compute_roof *out,
+                             img_error *err)
+{
+    simd_state *st = state;
+    memset(out, 0, sizeof *out);
+    if (threads < 1 || threads > IMG_POOL_MAX_THREADS)
+        return img_fail(err, "simd: compute roof: %d threads is out of range", threads);
+    roof_run *r = calloc(1, sizeof *r);
+    if (!r)
+        return img_fail(err, "simd: out of memory");
+    img_pool *pool = NULL;
+    if (img_pool_create(&pool, threads, err) != 0) {
+        free(r);
+        return -1;
+    }
+    r->f = &st->f;
+    r->rounds = 1u << 12;
+    for (;;) {   /* calibrate: double until one run takes a tenth of the target */
+        double t0 = img_now();
+        roof_task(r, 0, 0);
+        double dt = img_now() - t0;
+        if (dt >= seconds / 10 || r->rounds >= (UINT64_C(1) << 40))
+            break;
+        r->rounds *= 2;
+    }
+    r->rounds *= 10;
+    double best = 0.0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        double t0 = img_now();
+        img_pool_run(pool, roof_task, r, threads);
+        double dt = img_now() - t0;
+        uint64_t madds = 0;
+        for (int t = 0; t < threads; t++)
+            madds += r->madds[t];
+        if (dt > 0 && (double)madds / dt > best)
+            best = (double)madds / dt;
+    }
+    img_pool_destroy(pool);
+    snprintf(out->level, sizeof out->level, "%s", st->f.name);
+    snprintf(out->instruction, sizeof out->instruction, "%s", st->f.madd_instruction);
+    out->threads = threads;
+    out->madds_per_second = best;
+    free(r);
+    return 0;
+}
+
 /* The table's view of the level enum: names only, so no caller needs funcs.h. */
 static const char *simd_level(int i)
 {
@@ -318,6 +391,7 @@ const img_backend img_backend_simd = {
     .run_pipeline = simd_run_pipeline,
     .describe = simd_describe,
     .simd_level = simd_level,
+    .compute_roof = simd_compute_roof,
 };
 
 const img_backend img_backend_simd_threads = {
@@ -332,4 +406,5 @@ const img_backend img_backend_simd_threads = {
     .run_pipeline = simd_run_pipeline,
     .describe = simd_describe,
     .simd_level = simd_level,
+    .compute_roof = simd_compute_roof,
 };

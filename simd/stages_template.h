@@ -879,6 +879,29 @@ static void resize_rows(uint8_t *dst, ptrdiff_t dst_stride, const uint8_t *src,
                    src + k->y_i1[y] * src_stride, k->y_frac[y], k, s);
 }
 
+/* Twelve chains: enough to cover the multiply-add's latency (5 cycles) at two issues
+ * per cycle, so the loop measures throughput, not latency. */
+#define MADD_CHAINS 12
+
+static uint64_t madd_peak(uint64_t rounds, const int16_t *zero, int32_t *sink)
+{
+    const vec w = V_LD(zero);
+    vec acc[MADD_CHAINS];
+    for (int c = 0; c < MADD_CHAINS; c++)
+        acc[c] = V_SET32(c + 1);
+    for (uint64_t i = 0; i < rounds; i++)
+        for (int c = 0; c < MADD_CHAINS; c++)
+            acc[c] = V_DPWSSD(acc[c], acc[c], w);
+    int32_t lanes[L32];
+    int32_t sum = 0;
+    for (int c = 0; c < MADD_CHAINS; c++) {
+        V_ST(lanes, acc[c]);
+        sum += lanes[c % L32];
+    }
+    *sink = sum;
+    return rounds * MADD_CHAINS * (uint64_t)L16;
+}
+
 #define IMG_SIMD_PASTE2(a, b) a##b
 #define IMG_SIMD_PASTE(a, b) IMG_SIMD_PASTE2(a, b)
 
@@ -892,6 +915,16 @@ void IMG_SIMD_PASTE(img_simd_init_, IMG_SIMD_SUFFIX)(img_simd_funcs *f)
     f->blur_v_rows = blur_v_rows;
     f->resize_row = resize_row;
     f->resize_rows = resize_rows;
+    f->madd_peak = madd_peak;
+#if !defined(SIMDE_X86_SSE2_NATIVE)
+    f->madd_instruction = "madd + add in SIMDe's plain C";
+#elif defined(IMG_SIMD_ICL)
+    f->madd_instruction = "vpdpwssd";
+#elif IMG_SIMD_BITS == 128
+    f->madd_instruction = "pmaddwd + paddd";
+#else
+    f->madd_instruction = "vpmaddwd + vpaddd";
+#endif
 }
 
 #endif

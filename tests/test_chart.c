@@ -1185,3 +1185,53 @@ Test(binary_chart, threads_trace_records_start_and_end_cpu, .timeout = 60)
     img_chart_trace_free(&t);
     remove_tree(dir);
 }
+
+/* The roofline's compute panel: a SIMD row's multiply-adds per second (MP/s x the
+ * multiply-adds per pixel bench.csv records) against its level's roof from bench.json,
+ * on the most measured threads up to the row's; a row without a SIMD level, or a level
+ * without a measured roof, has no bar; without compute_roofs there is no panel. */
+Test(chart_prepare, roofline_compute_panel)
+{
+    char dir[256], data[300], path[400];
+    make_temp_dir(dir, sizeof dir, "chart-roof");
+    snprintf(path, sizeof path, "%s/bench.csv", dir);
+    write_text(path,
+               "backend,setting,simd,threads,width,height,channels,verdict,median_s,"
+               "mpix_per_s,gb_per_s,madds_per_pixel\n"
+               "serial,default,,1,100,100,3,bit-exact,0.01,1.0,0.004,78.0\n"
+               "simd,simd=avx2,avx2,1,100,100,3,bit-exact,0.001,1000.0,4.0,78.0\n"
+               "simd-threads,default,avx2,4,100,100,3,bit-exact,0.0005,2000.0,8.0,78.0\n"
+               "simd,simd=sse4.1,sse4.1,1,100,100,3,bit-exact,0.002,500.0,2.0,78.0\n");
+    snprintf(path, sizeof path, "%s/bench.json", dir);
+    write_text(path,
+               "{\"environment\": {\"cpu_model\": \"test\"},\n"
+               " \"compute_roofs\": [\n"
+               "  {\"level\": \"avx2\", \"instruction\": \"vpmaddwd + vpaddd\", \"threads\": 1,"
+               " \"madds_per_second\": 1.56e11},\n"
+               "  {\"level\": \"avx2\", \"instruction\": \"vpmaddwd + vpaddd\", \"threads\": 2,"
+               " \"madds_per_second\": 3.12e11}],\n"
+               " \"rows\": []}\n");
+    snprintf(data, sizeof data, "%s/chart-data", dir);
+    img_chart_summary s;
+    img_error err;
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert(s.ready[IMG_CHART_ROOFLINE], "%s", s.skipped[IMG_CHART_ROOFLINE]);
+    char *text = slurp_in(data, "roofline_compute.dat");
+    /* 1000 MP/s x 78 = 78 G/s of 156 measured on one thread. */
+    ASSERT_LINE(text, "\"simd simd=avx2\" 78.00 156.00 50.0");
+    /* 4 threads on a machine measured up to 2: the 2-thread roof. */
+    ASSERT_LINE(text, "\"simd-threads\" 156.00 312.00 50.0");
+    cr_assert_null(strstr(text, "serial"), "%s", text);
+    free(text);
+    text = slurp_in(data, "roofline_compute_info.dat");
+    ASSERT_LINE(text, "\"the blur's multiply-adds against the measured compute roof\" 2.000");
+    free(text);
+
+    /* The same rows without roofs: no panel. */
+    write_text(path, "{\"environment\": {\"cpu_model\": \"test\"}, \"rows\": []}\n");
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    text = slurp_in(data, "roofline_compute_info.dat");
+    ASSERT_LINE(text, "\"the blur's multiply-adds against the measured compute roof\" 0.000");
+    free(text);
+    remove_tree(dir);
+}

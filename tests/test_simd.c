@@ -14,6 +14,7 @@
  * test_simd_portable with SIMDE_NO_NATIVE, no -m flags and IMGPIPE_SIMD_EMULATED:
  * every level runs through SIMDe's portable C, so all five run on any x86 CPU. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -869,4 +870,48 @@ Test(simd_levels, state_reuse_and_geometry)
         img_plan_free(&plan);
     }
     img_backend_simd_threads.destroy(state);
+}
+
+/* The compute roof's kernel does the work it counts: rounds x 12 chains x the level's
+ * int16 lanes, and with zero weights every chain keeps its start value c + 1, so the
+ * sink (chain c's lane c mod lanes) is 1 + 2 + ... + 12 = 78 whatever the level. A
+ * kernel the compiler folded away, or one that touched the values, fails here. */
+Test(simd_roof, madd_peak_counts_and_keeps_values)
+{
+    img_simd_funcs funcs[IMG_SIMD_LEVEL_COUNT];
+    img_simd_level levels[IMG_SIMD_LEVEL_COUNT];
+    int n = supported_levels(funcs, levels);
+    const int16_t zero[IMG_SIMD_MAX_VECTOR / 2] = {0};
+    for (int i = 0; i < n; i++) {
+        for (uint64_t rounds = 0; rounds <= 1000; rounds += 333) {
+            int32_t sink = -1;
+            uint64_t madds = funcs[i].madd_peak(rounds, zero, &sink);
+            cr_assert_eq(madds, rounds * 12 * (uint64_t)(funcs[i].vector_bytes / 2), "%s",
+                         funcs[i].name);
+            cr_assert_eq(sink, 78, "%s: sink %d", funcs[i].name, sink);
+        }
+        cr_assert(funcs[i].madd_instruction && *funcs[i].madd_instruction, "%s", funcs[i].name);
+    }
+}
+
+/* The backend hook measures the state's level on the threads asked for. */
+Test(simd_roof, backend_measures_its_level)
+{
+    img_error err;
+    void *state = NULL;
+    img_backend_options opt = {0};
+    opt.simd_level = "portable";
+    cr_assert_eq(img_backend_simd.init(&state, &opt, &err), 0, "%s", err.message);
+    img_compute_roof roof;
+    for (int threads = 1; threads <= 2; threads++) {
+        cr_assert_eq(img_backend_simd.compute_roof(state, threads, 0.01, &roof, &err), 0, "%s",
+                     err.message);
+        cr_assert_str_eq(roof.level, "portable");
+        cr_assert_eq(roof.threads, threads);
+        cr_assert(roof.madds_per_second > 0 && isfinite(roof.madds_per_second));
+        cr_assert(strlen(roof.instruction) > 0);
+    }
+    cr_assert_eq(img_backend_simd.compute_roof(state, 0, 0.01, &roof, &err), -1);
+    cr_assert(strstr(err.message, "threads"), "%s", err.message);
+    img_backend_simd.destroy(state);
 }

@@ -47,6 +47,14 @@ typedef struct img_breakdown {
     } part[IMG_BREAKDOWN_MAX];
 } img_breakdown;
 
+/* A measured peak of one instruction sequence (img_backend.compute_roof). */
+typedef struct img_compute_roof {
+    char level[24];             /* "avx512icl" */
+    char instruction[48];       /* "vpdpwssd", "vpmaddwd + vpaddd" */
+    int threads;                /* run on this many threads at once */
+    double madds_per_second;    /* 16-bit multiply-adds per second, all threads together */
+} img_compute_roof;
+
 /* What the last run_pipeline() cost, measured by the backend around its own work, for
  * backends that run tasks on a pool. The context switches are those of the whole
  * process (getrusage RUSAGE_SELF: the caller and every worker). */
@@ -141,6 +149,12 @@ typedef struct img_backend {
      * options.device numbers and names them) to out, for `imgpipe info`. On failure
      * only the heading has been written. */
     int (*list_devices)(FILE *out, img_error *err);
+
+    /* Optional: the compute roof of the state's arithmetic, measured: the multiply-add
+     * its blur is built on, run back to back on `threads` threads at once for about
+     * `seconds`. Fills *out; fails only when threads cannot be started. */
+    int (*compute_roof)(void *state, int threads, double seconds, img_compute_roof *out,
+                        img_error *err);
 } img_backend;
 
 #endif

@@ -183,6 +183,9 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
     row->channels = src->channels;
     row->out_width = plan->out_width;
     row->out_height = plan->out_height;
+    row->madds_per_pixel = plan->enabled[IMG_STAGE_BLUR]
+                               ? 2.0 * (2 * plan->blur_radius + 1) * src->channels
+                               : 0.0;
 
     ctx->step++;
     if (ctx->progress) {
@@ -663,6 +666,31 @@ static const char *backend_with(unsigned flags)
     return b ? b->name : NULL;
 }
 
+/* The compute roof of every SIMD level this CPU runs (img_backend.compute_roof), on
+ * one thread and on every allowed CPU, about 0.1 s each: the ceiling the roofline
+ * chart holds the blur's multiply-adds against. A level that fails to start is left
+ * out, never guessed. */
+static void measure_compute_roofs(img_bench_report *r)
+{
+    const img_backend *b = img_backend_with_flags(IMG_BACKEND_SIMD_LEVELS, IMG_BACKEND_THREADED);
+    char reason[256];
+    if (!b || !b->compute_roof || !b->probe(reason, sizeof reason))
+        return;
+    const int all = r->env.cores_allowed > 0 ? r->env.cores_allowed : 1;
+    const int max = (int)(sizeof r->roofs / sizeof r->roofs[0]);
+    for (int i = 0; img_backend_simd_level(i) && r->roof_count + 2 <= max; i++) {
+        img_backend_options options = {.simd_level = img_backend_simd_level(i)};
+        void *state = NULL;
+        img_error err;
+        if (b->init(&state, &options, &err) != 0)
+            continue;   /* this CPU lacks the level */
+        for (int pass = 0; pass < (all > 1 ? 2 : 1); pass++)
+            if (b->compute_roof(state, pass ? all : 1, 0.1, &r->roofs[r->roof_count], &err) == 0)
+                r->roof_count++;
+        b->destroy(state);
+    }
+}
+
 /* The GPU-versus-CPU crossover: the smallest measured size at which the device backend
  * (opencl), end to end (upload + kernels + download), beats the threaded SIMD one
  * (simd-threads). Printed and recorded when both ran; on PoCL the "GPU" is this CPU,
@@ -826,8 +854,9 @@ int img_cmd_bench(const img_cli *cli)
                     cli->threads[t], report.env.cores_allowed,
                     report.env.cores_allowed == 1 ? "" : "s");
     if (ctx.progress)
-        fprintf(stderr, "measuring copy bandwidth ...");
+        fprintf(stderr, "measuring copy bandwidth and compute roofs ...");
     report.copy_bandwidth_gbs = img_measure_copy_bandwidth();
+    measure_compute_roofs(&report);
     if (ctx.progress)
         fprintf(stderr, "\r\033[K");
 
@@ -859,6 +888,11 @@ int img_cmd_bench(const img_cli *cli)
            report.env.cpu_model, report.env.cores_allowed,
            report.env.cores_allowed == 1 ? "" : "s", report.env.affinity,
            report.copy_bandwidth_gbs, report.env.commit);
+    for (int i = 0; i < report.roof_count; i++)
+        printf("%s %s (%s): %.1f G multiply-adds/s on %d thread%s\n",
+               i ? "             " : "compute roof", report.roofs[i].level,
+               report.roofs[i].instruction, report.roofs[i].madds_per_second / 1e9,
+               report.roofs[i].threads, report.roofs[i].threads == 1 ? "" : "s");
     print_header();
     /* The largest size goes last so its image stays loaded for the scaling series. */
     if (largest != size_count - 1) {

@@ -34,6 +34,8 @@ typedef struct img_bench_row {
     double ivcsw_per_run;    /* involuntary context switches per run */
     double init_s;           /* backend init (thread start, OpenCL build or cache load) */
     double cold_s;           /* the first run after init */
+    double madds_per_pixel;  /* the blur's multiply-adds per input pixel by the spec:
+                              * 2 passes x (2r + 1) taps x channels; 0 without blur */
     img_breakdown breakdown; /* backend-reported parts of the last run */
     double stage_s[IMG_STAGE_COUNT];   /* median of each stage run alone; -1 when disabled */
     /* Threads backend: where its tasks ran during the timed runs (sched_getcpu() at
@@ -60,7 +62,7 @@ typedef enum img_bench_field_id {
     IMG_BF_Q3_S, IMG_BF_IQR_S, IMG_BF_MPIX_PER_S, IMG_BF_GB_PER_S, IMG_BF_BANDWIDTH_FRACTION,
     IMG_BF_SPEEDUP_VS_SERIAL, IMG_BF_SPEEDUP_VS_1_THREAD, IMG_BF_PARALLEL_EFFICIENCY,
     IMG_BF_CPU_S_PER_RUN, IMG_BF_CPU_PER_WALL, IMG_BF_VCSW_PER_RUN, IMG_BF_IVCSW_PER_RUN,
-    IMG_BF_INIT_S, IMG_BF_COLD_S,
+    IMG_BF_INIT_S, IMG_BF_COLD_S, IMG_BF_MADDS_PER_PIXEL,
     IMG_BENCH_PLAIN_FIELDS,
     /* written by hand */
     IMG_BF_CPUS_USED_PER_RUN = IMG_BENCH_PLAIN_FIELDS, IMG_BF_CPUS_POSSIBLE, IMG_BF_CPUS_RAN_ON,
@@ -94,6 +96,10 @@ extern const char *const img_bench_breakdown_columns[IMG_BENCH_BREAKDOWN_COLUMNS
 typedef struct img_bench_report {
     img_env env;
     double copy_bandwidth_gbs;
+    /* The compute roof of each SIMD level this CPU runs, on one thread and on every
+     * allowed CPU: the ceiling the blur's multiply-adds are held against. */
+    img_compute_roof roofs[2 * 8];
+    int roof_count;
     char command_line[512];
     char crossover[800];     /* where opencl overtakes simd-threads, when both ran */
     int reps, warmup;

@@ -40,6 +40,7 @@ const img_bench_field img_bench_fields[IMG_BENCH_FIELDS] = {
     DBL(IMG_BF_IVCSW_PER_RUN, "ivcsw_per_run", ivcsw_per_run, "%.2f"),
     DBL(IMG_BF_INIT_S, "init_s", init_s, "%.6f"),
     DBL(IMG_BF_COLD_S, "cold_s", cold_s, "%.6f"),
+    DBL(IMG_BF_MADDS_PER_PIXEL, "madds_per_pixel", madds_per_pixel, "%.1f"),
     CUSTOM(IMG_BF_CPUS_USED_PER_RUN, "cpus_used_per_run"),
     CUSTOM(IMG_BF_CPUS_POSSIBLE, "cpus_possible"),
     CUSTOM(IMG_BF_CPUS_RAN_ON, "cpus_ran_on"),

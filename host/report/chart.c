@@ -879,6 +879,50 @@ static int chart_breakdown(prep *p)
     return 0;
 }
 
+/* The roofline's second panel: the blur's multiply-adds per second of each SIMD row
+ * (MP/s x the spec's multiply-adds per pixel) against its level's measured roof on as
+ * many threads. The info file's value is the number of such rows: with none (no SIMD
+ * row, or a bench.json without compute_roofs) the script draws one panel. */
+static int write_compute_roof(prep *p, const img_chart_row *const *rows, int n)
+{
+    int usable = 0;
+    double achieved[64], roof[64];
+    for (int i = 0; i < n; i++) {
+        const img_chart_row *r = rows[i];
+        achieved[i] = roof[i] = NAN;
+        if (!*r->simd || !positive(r->madds_per_pixel) || !positive(r->mpix_per_s))
+            continue;
+        double top = img_chart_env_roof(p->env, r->simd, r->threads > 0 ? r->threads : 1);
+        if (!positive(top))
+            continue;
+        achieved[i] = r->mpix_per_s * 1e6 * r->madds_per_pixel / 1e9;
+        roof[i] = top / 1e9;
+        usable++;
+    }
+    img_atomic_file f;
+    if (dat_open(p, &f, "roofline_compute.dat") != 0)
+        return -1;
+    fputs("# the blur's 16-bit multiply-adds per second (MP/s x the spec's multiply-adds per\n"
+          "# pixel), fastest setting of each SIMD backend, against its level's multiply-add\n"
+          "# peak measured by bench on as many threads (bench.json compute_roofs)\n"
+          "# label, G multiply-adds/s, roof G/s, percent of the roof\n", f.f);
+    for (int i = 0; i < n; i++) {
+        if (isnan(achieved[i]))
+            continue;
+        char label[LABEL_LEN];
+        row_label(rows[i], label, sizeof label);
+        put_label(f.f, label);
+        put_num(f.f, achieved[i], 2);
+        put_num(f.f, roof[i], 2);
+        put_num(f.f, 100.0 * achieved[i] / roof[i], 1);
+        fputc('\n', f.f);
+    }
+    if (img_atomic_commit(&f, p->err) != 0)
+        return -1;
+    return write_info(p, "roofline_compute_info.dat",
+                      "the blur's multiply-adds against the measured compute roof", usable);
+}
+
 static int chart_roofline(prep *p)
 {
     int w, h;
@@ -909,6 +953,8 @@ static int chart_roofline(prep *p)
         fputc('\n', f.f);
     }
     if (img_atomic_commit(&f, p->err) != 0)
+        return -1;
+    if (write_compute_roof(p, rows, n) != 0)
         return -1;
     char info[LABEL_LEN];
     snprintf(info, sizeof info, "at %dx%d, fastest setting of each backend", w, h);

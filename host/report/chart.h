@@ -46,6 +46,7 @@ typedef struct img_chart_row {
     double median_s, q1_s, q3_s, iqr_s;
     double mpix_per_s, gb_per_s, bandwidth_fraction, speedup;
     double cpu_per_wall, vcsw_per_run, ivcsw_per_run, init_s, cold_s;
+    double madds_per_pixel;             /* the blur's multiply-adds per input pixel */
     double part_s[IMG_CHART_PARTS];     /* build, upload, kernel, download (OpenCL) */
     double stage_s[IMG_CHART_STAGES];   /* brightness, contrast, blur, resize alone */
     double cpus_used;                   /* threads: distinct CPUs per run (median); NAN */
@@ -87,7 +88,18 @@ typedef struct img_chart_env {
     bool trace_files_listed;
     int trace_file_count;
     char trace_files[4][64];
+    /* "compute_roofs": each SIMD level's measured multiply-add peak. */
+    struct {
+        char level[24], instruction[48];
+        int threads;
+        double madds_per_second;
+    } roofs[16];
+    int roof_count;
 } img_chart_env;
+
+/* The measured roof of `level` on `threads` threads (on the most measured threads up
+ * to that), or 0 when bench.json has none. */
+double img_chart_env_roof(const img_chart_env *env, const char *level, int threads);
 
 /* Parses bench.json. Only scalars are kept; "rows" and other nested values are skipped. */
 int img_chart_env_load(const char *json_path, img_chart_env *env, img_error *err);

@@ -267,6 +267,7 @@ int img_chart_table_load(const char *csv_path, img_chart_table *table, img_error
         NUM(ivcsw_per_run, IMG_BF_IVCSW_PER_RUN);
         NUM(init_s, IMG_BF_INIT_S);
         NUM(cold_s, IMG_BF_COLD_S);
+        NUM(madds_per_pixel, IMG_BF_MADDS_PER_PIXEL);
         for (int p = 0; p < IMG_CHART_PARTS; p++) {
             char name[32];
             snprintf(name, sizeof name, "%s_s", img_bench_breakdown_columns[p]);
@@ -552,9 +553,61 @@ static int trace_file_element(json *j, void *ctx)
     return 0;
 }
 
+/* One member of a "compute_roofs" element; others are skipped. */
+static int roof_member(json *j, const char *key, void *ctx)
+{
+    img_chart_env *env = ctx;
+    int i = env->roof_count;
+    if (strcmp(key, "level") == 0 && json_peek(j) == '"')
+        return json_string(j, env->roofs[i].level, sizeof env->roofs[i].level);
+    if (strcmp(key, "instruction") == 0 && json_peek(j) == '"')
+        return json_string(j, env->roofs[i].instruction, sizeof env->roofs[i].instruction);
+    if ((strcmp(key, "threads") == 0 || strcmp(key, "madds_per_second") == 0) &&
+        json_peek(j) != '"' && json_peek(j) != '{' && json_peek(j) != '[') {
+        double v = 0.0;
+        if (json_number(j, &v) != 0)
+            return -1;
+        if (key[0] == 't')
+            env->roofs[i].threads = v >= 1 && v < 1e6 ? (int)v : 0;
+        else
+            env->roofs[i].madds_per_second = isfinite(v) && v > 0 ? v : 0.0;
+        return 0;
+    }
+    return json_skip(j, 3);
+}
+
+static int roof_element(json *j, void *ctx)
+{
+    img_chart_env *env = ctx;
+    const int max = (int)(sizeof env->roofs / sizeof env->roofs[0]);
+    if (json_peek(j) != '{' || env->roof_count == max)
+        return json_skip(j, 2);
+    memset(&env->roofs[env->roof_count], 0, sizeof env->roofs[0]);
+    if (json_object(j, roof_member, env, 2) != 0)
+        return -1;
+    if (env->roofs[env->roof_count].level[0] && env->roofs[env->roof_count].threads > 0 &&
+        env->roofs[env->roof_count].madds_per_second > 0)
+        env->roof_count++;
+    return 0;
+}
+
+double img_chart_env_roof(const img_chart_env *env, const char *level, int threads)
+{
+    /* The roof measured on the most threads that do not exceed `threads`: more threads
+     * than cores interleave and add no multiply-adds. */
+    int best = -1;
+    for (int i = 0; env && i < env->roof_count; i++)
+        if (strcmp(env->roofs[i].level, level) == 0 && env->roofs[i].threads <= threads &&
+            (best < 0 || env->roofs[i].threads > env->roofs[best].threads))
+            best = i;
+    return best >= 0 ? env->roofs[best].madds_per_second : 0.0;
+}
+
 static int top_member(json *j, const char *key, void *ctx)
 {
     img_chart_env *env = ctx;
+    if (strcmp(key, "compute_roofs") == 0 && json_peek(j) == '[')
+        return json_array(j, roof_element, env, 1);
     if (strcmp(key, "environment") == 0 && json_peek(j) == '{')
         return json_object(j, env_member, env, 1);
     if (strcmp(key, "trace_files") == 0 && json_peek(j) == '[') {

@@ -170,6 +170,24 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
         img_json_string(f, r->trace_files[i]);
     }
     fputc(']', f);
+    /* The compute roofs: one object per level and thread count. */
+    fputs(",\n  \"compute_roofs\": [", f);
+    for (int i = 0; i < r->roof_count; i++) {
+        const img_compute_roof *roof = &r->roofs[i];
+        fputs(i ? ",\n    {" : "\n    {", f);
+        img_json_key(f, "level");
+        img_json_string(f, roof->level);
+        fputs(", ", f);
+        img_json_key(f, "instruction");
+        img_json_string(f, roof->instruction);
+        fprintf(f, ", ");
+        img_json_key(f, "threads");
+        fprintf(f, "%d, ", roof->threads);
+        img_json_key(f, "madds_per_second");
+        img_json_double(f, "%.6g", roof->madds_per_second);
+        fputc('}', f);
+    }
+    fputs(r->roof_count ? "\n  ]" : "]", f);
     fprintf(f, ",\n  \"copy_bandwidth_gb_per_s\": %.3f,\n  \"reps_min\": %d,\n  \"warmup\": %d,\n"
                "  \"min_time_s\": %.3f,\n  \"rows\": [\n",
             r->copy_bandwidth_gbs, r->reps, r->warmup, r->min_time);
