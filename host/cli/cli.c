@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "image.h"
+#include "png_encode.h"
 #include "registry.h"
 #include "synth.h"
 
@@ -20,7 +21,7 @@ typedef enum option_id {
     OPT_SCALE, OPT_RESIZE, OPT_MAX_PIXELS, OPT_BACKEND, OPT_BACKENDS, OPT_SIZES, OPT_THREADS,
     OPT_REPS, OPT_WARMUP, OPT_MIN_TIME, OPT_OUT, OPT_DIFF_IMAGE, OPT_CPUS, OPT_BAND_ROWS,
     OPT_SIMD, OPT_DEVICE, OPT_NO_CACHE, OPT_AUTOTUNE, OPT_TRACE, OPT_INPUT_DIR, OPT_OUTPUT_DIR,
-    OPT_JOBS, OPT_COMPARE,
+    OPT_JOBS, OPT_COMPARE, OPT_PNG_LEVEL,
 } option_id;
 
 typedef struct option_spec {
@@ -62,6 +63,8 @@ static const option_spec options[] = {
     {"output-dir", OPT_OUTPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"jobs", OPT_JOBS, true, CMD(IMG_CMD_BATCH)},
     {"compare", OPT_COMPARE, false, CMD(IMG_CMD_BATCH)},
+    /* Where an image is written: run's output, verify's --diff-image, batch's outputs. */
+    {"png-level", OPT_PNG_LEVEL, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BATCH)},
 };
 
 /* One form where the command takes the other: `verify --backend simd` is `--backends
@@ -74,6 +77,12 @@ static const struct {
 /* One text per option for every message about it and the help (spec.h). */
 #define SIGMA_RANGE IMG_SIGMA_RANGE_TEXT
 #define SCALE_RANGE IMG_SCALE_RANGE_TEXT
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define PNG_LEVEL_HELP                                                                      \
+    "  --png-level N    PNG compression: 0 (none, fastest) to 9 (smallest, slowest)\n"       \
+    "                   (default " STRINGIFY(IMG_PNG_DEFAULT_LEVEL) "); the file's bytes never depend on the threads\n"
+#define PNG_THREADS_HELP "                   encoding a PNG uses --threads, else all online cores\n"
 
 static const struct {
     const char *name;
@@ -337,6 +346,12 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
         cli->jobs = (int)l;
         return 0;
     case OPT_COMPARE: cli->compare = true; return 0;
+    case OPT_PNG_LEVEL:
+        if (img_parse_long(name, value, IMG_PNG_LEVEL_MIN, IMG_PNG_LEVEL_MAX, &l, err) != 0)
+            return -1;
+        cli->png_level = (int)l;
+        cli->png_level_set = true;
+        return 0;
     }
     return img_fail(err, "%s: internal error: unhandled option", name);
 }
@@ -595,7 +610,8 @@ const char *img_cli_usage(img_command command)
                "  --input IN       the image to process (default the built-in RGB test picture)\n"
                "  --size WxH       the built-in picture's size: WxH, 720p, 1080p, 4k or 8k\n"
                "                   (default 1920x1080)\n"
-               "  --output OUT     where the result goes (required)\n";
+               "  --output OUT     where the result goes (required)\n"
+               PNG_LEVEL_HELP PNG_THREADS_HELP;
     case IMG_CMD_VERIFY:
         return "usage: imgpipe verify [--input IN | --size WxH] [--backends LIST]\n"
                "                      [--diff-image F.png] [pipeline options] [backend options]\n"
@@ -604,7 +620,8 @@ const char *img_cli_usage(img_command command)
                "  --backends LIST  comma-separated backends to compare (default all but serial)\n"
                "  --input IN       the image to verify on (default the built-in test picture)\n"
                "  --size WxH       the built-in picture's size (default 1920x1080)\n"
-               "  --diff-image F.png  the first mismatching stage as a picture (default none)\n";
+               "  --diff-image F.png  the first mismatching stage as a picture (default none)\n"
+               PNG_LEVEL_HELP PNG_THREADS_HELP;
     case IMG_CMD_BENCH:
         return "usage: imgpipe bench [--backends LIST|all] [--sizes SIZE,...] [--input IN]\n"
                "                     [--reps N] [--warmup N] [--min-time SEC] [--threads N,...]\n"
@@ -640,7 +657,10 @@ const char *img_cli_usage(img_command command)
                "                   never more than there are files\n"
                "  --compare        first time a sequential loop over the same files, writing\n"
                "                   into a scratch folder in OUT that is removed afterwards, and\n"
-               "                   report both runs (default off)\n";
+               "                   report both runs (default off)\n"
+               PNG_LEVEL_HELP
+               "                   each writer encodes with its share: --threads (else the\n"
+               "                   online cores) divided by the writer threads, at least 1\n";
     case IMG_CMD_NONE:
         break;
     }

@@ -58,6 +58,8 @@ typedef struct img_cli {
     double min_time;             /* --min-time seconds per measurement */
     const char *out_dir;         /* --out (bench) */
     const char *diff_image;      /* --diff-image (verify) */
+    int png_level;               /* --png-level (run, verify, batch) */
+    bool png_level_set;
 
     const char *cpus;            /* --cpus LIST */
     int band_rows;               /* --band-rows */
