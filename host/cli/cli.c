@@ -33,7 +33,8 @@ typedef struct option_spec {
 
 static const option_spec options[] = {
     {"help", OPT_HELP, false, ~0u},
-    {"input", OPT_INPUT, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH)},
+    {"input", OPT_INPUT, true,
+     CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
     {"output", OPT_OUTPUT, true, CMD(IMG_CMD_RUN)},
     {"size", OPT_SIZE, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY)},
     {"brightness", OPT_BRIGHTNESS, true, PIPELINE_CMDS},
@@ -44,12 +45,12 @@ static const option_spec options[] = {
     {"max-pixels", OPT_MAX_PIXELS, true, PIPELINE_CMDS},
     {"backend", OPT_BACKEND, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_BATCH)},
     {"backends", OPT_BACKENDS, true, CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH)},
-    {"sizes", OPT_SIZES, true, CMD(IMG_CMD_BENCH)},
-    {"threads", OPT_THREADS, true, BACKEND_CMDS},
-    {"reps", OPT_REPS, true, CMD(IMG_CMD_BENCH)},
+    {"sizes", OPT_SIZES, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
+    {"threads", OPT_THREADS, true, BACKEND_CMDS | CMD(IMG_CMD_CODECS)},
+    {"reps", OPT_REPS, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
     {"warmup", OPT_WARMUP, true, CMD(IMG_CMD_BENCH)},
     {"min-time", OPT_MIN_TIME, true, CMD(IMG_CMD_BENCH)},
-    {"out", OPT_OUT, true, CMD(IMG_CMD_BENCH)},
+    {"out", OPT_OUT, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
     {"diff-image", OPT_DIFF_IMAGE, true, CMD(IMG_CMD_VERIFY)},
     {"cpus", OPT_CPUS, true, BACKEND_CMDS},
     {"band-rows", OPT_BAND_ROWS, true, BACKEND_CMDS},
@@ -90,6 +91,7 @@ static const struct {
 } commands[] = {
     {"run", IMG_CMD_RUN},     {"verify", IMG_CMD_VERIFY}, {"bench", IMG_CMD_BENCH},
     {"info", IMG_CMD_INFO},   {"chart", IMG_CMD_CHART},   {"batch", IMG_CMD_BATCH},
+    {"codecs", IMG_CMD_CODECS},
 };
 
 static const char *command_name(img_command c)
@@ -215,7 +217,15 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
     char scratch[512];
     switch (spec->id) {
     case OPT_HELP: cli->help = true; return 0;
-    case OPT_INPUT: cli->input = value; return 0;
+    case OPT_INPUT:
+        if (cli->command == IMG_CMD_CODECS) {
+            if (cli->input_count == IMG_CLI_MAX_LIST)
+                return img_fail(err, "%s: more than %d inputs", name, IMG_CLI_MAX_LIST);
+            cli->inputs[cli->input_count++] = value;
+            return 0;
+        }
+        cli->input = value;
+        return 0;
     case OPT_OUTPUT: cli->output = value; return 0;
     case OPT_SIZE:
         if (one_value && strchr(value, ','))
@@ -532,12 +542,15 @@ int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
         return 0;
     }
     if (i >= argc)
-        return img_fail(err, "no command given (run, verify, bench, info, chart, batch; see --help)");
+        return img_fail(err, "no command given (run, verify, bench, info, chart, batch, codecs; see --help)");
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (strcmp(argv[i], commands[c].name) == 0)
             cli->command = commands[c].command;
+    /* Each codecs round times some fifty encodings: fewer rounds than bench's. */
+    if (cli->command == IMG_CMD_CODECS)
+        cli->reps = 5;
     if (cli->command == IMG_CMD_NONE)
-        return img_fail(err, "unknown command '%s' (run, verify, bench, info, chart, batch)",
+        return img_fail(err, "unknown command '%s' (run, verify, bench, info, chart, batch, codecs)",
                         argv[i]);
     bool scale_given = false, resize_given = false;
     for (i++; i < argc; i++) {
@@ -661,6 +674,22 @@ const char *img_cli_usage(img_command command)
                PNG_LEVEL_HELP
                "                   each writer encodes with its share: --threads (else the\n"
                "                   online cores) divided by the writer threads, at least 1\n";
+    case IMG_CMD_CODECS:
+        return "usage: imgpipe codecs [--input IN]... [--sizes SIZE,...] [--reps N] [--threads N]\n"
+               "                      [--out DIR]\n"
+               "Times PNG encodings of each image in interleaved rounds: libpng's defaults\n"
+               "(the baseline), every --png-level, zlib levels x filters x strategies,\n"
+               "libdeflate levels, and the default level on 1, 2 and N threads. Each encoding\n"
+               "is decoded back first; one that does not give the same pixels is refused.\n"
+               "Prints and writes DIR/codecs.csv (median, q1, q3, bytes, MB/s) and\n"
+               "DIR/codecs_env.txt; with the vips program on PATH, libvips's size for the same\n"
+               "image is a reference row.\n"
+               "  --input IN       an image to encode; repeat for more (default none)\n"
+               "  --sizes SIZE,... the built-in picture at each size (default 1080p,4k without\n"
+               "                   --input)\n"
+               "  --reps N         timed rounds (default 5)\n"
+               "  --threads N      N of the parallel encodings (default the online cores)\n"
+               "  --out DIR        where the results go (default results/codecs)\n";
     case IMG_CMD_NONE:
         break;
     }
@@ -673,6 +702,7 @@ const char *img_cli_usage(img_command command)
            "  info     backends, CPU features, OpenCL devices\n"
            "  chart    redraw the charts of a bench folder\n"
            "  batch    process a folder of images\n"
+           "  codecs   measure PNG encodings (levels, filters, threads) against libpng\n"
            "\n"
            "Pipeline options (run, verify, bench, batch):\n"
            "  --brightness B   integer, -255 to 255 (default 20)\n"
