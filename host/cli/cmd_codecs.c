@@ -29,7 +29,7 @@ extern char **environ;
 #define MAX_CANDIDATES 96
 
 typedef struct candidate {
-    char label[96];
+    char label[160];
     bool libpng;               /* the baseline: libpng's own encoder */
     img_png_encoding enc;
     int png_level;             /* the --png-level this is, or -1 */
@@ -65,7 +65,7 @@ static void add(image_entry *e, const char *label, bool libpng, img_png_encoding
  * strategies and libdeflate on the promising filters, and threads 1/2/N. */
 static void build_candidates(image_entry *e, int threads)
 {
-    char label[96], what[80];
+    char label[160], what[96];
     img_png_encoding enc = {0};
     add(e, "libpng defaults (baseline)", true, enc, -1);
     for (int level = IMG_PNG_LEVEL_MIN; level <= IMG_PNG_LEVEL_MAX; level++) {
