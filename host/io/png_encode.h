@@ -61,7 +61,7 @@ typedef struct img_png_encoding {
 #define IMG_PNG_LEVEL_MAX 9
 /* The level used when none is asked for: the fastest measured that writes files no
  * larger than libvips's (README, "PNG encoding"). */
-#define IMG_PNG_DEFAULT_LEVEL 2
+#define IMG_PNG_DEFAULT_LEVEL 1
 
 /* The encoding level `level` (IMG_PNG_LEVEL_MIN..MAX) names, with `threads` workers.
  * Returns -1 for a level out of range. */
