@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "cpus.h"
 #include "image_io.h"
 #include "registry.h"
 #include "synth.h"
@@ -33,8 +34,13 @@ img_backend_options img_backend_options_from_cli(const img_cli *cli)
 
 img_write_options img_write_options_from_cli(const img_cli *cli)
 {
-    (void)cli;
-    return (img_write_options){0};
+    /* Encoding uses the cores the pipeline may: --threads where given, else all online
+     * ones. The file's bytes do not depend on it (png_encode.h). */
+    return (img_write_options){
+        .png_level = cli->png_level,
+        .png_level_set = cli->png_level_set,
+        .threads = cli->thread_count ? cli->threads[0] : img_online_cpus(),
+    };
 }
 
 int img_backend_by_name(const char *name, const img_backend **out, img_error *err)

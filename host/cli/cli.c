@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "image.h"
+#include "png_encode.h"
 #include "registry.h"
 #include "synth.h"
 
@@ -20,7 +21,7 @@ typedef enum option_id {
     OPT_SCALE, OPT_RESIZE, OPT_MAX_PIXELS, OPT_BACKEND, OPT_BACKENDS, OPT_SIZES, OPT_THREADS,
     OPT_REPS, OPT_WARMUP, OPT_MIN_TIME, OPT_OUT, OPT_DIFF_IMAGE, OPT_CPUS, OPT_BAND_ROWS,
     OPT_SIMD, OPT_DEVICE, OPT_NO_CACHE, OPT_AUTOTUNE, OPT_TRACE, OPT_INPUT_DIR, OPT_OUTPUT_DIR,
-    OPT_JOBS, OPT_COMPARE,
+    OPT_JOBS, OPT_COMPARE, OPT_PNG_LEVEL,
 } option_id;
 
 typedef struct option_spec {
@@ -32,7 +33,8 @@ typedef struct option_spec {
 
 static const option_spec options[] = {
     {"help", OPT_HELP, false, ~0u},
-    {"input", OPT_INPUT, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH)},
+    {"input", OPT_INPUT, true,
+     CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
     {"output", OPT_OUTPUT, true, CMD(IMG_CMD_RUN)},
     {"size", OPT_SIZE, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY)},
     {"brightness", OPT_BRIGHTNESS, true, PIPELINE_CMDS},
@@ -43,12 +45,12 @@ static const option_spec options[] = {
     {"max-pixels", OPT_MAX_PIXELS, true, PIPELINE_CMDS},
     {"backend", OPT_BACKEND, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_BATCH)},
     {"backends", OPT_BACKENDS, true, CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH)},
-    {"sizes", OPT_SIZES, true, CMD(IMG_CMD_BENCH)},
-    {"threads", OPT_THREADS, true, BACKEND_CMDS},
-    {"reps", OPT_REPS, true, CMD(IMG_CMD_BENCH)},
+    {"sizes", OPT_SIZES, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
+    {"threads", OPT_THREADS, true, BACKEND_CMDS | CMD(IMG_CMD_CODECS)},
+    {"reps", OPT_REPS, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
     {"warmup", OPT_WARMUP, true, CMD(IMG_CMD_BENCH)},
     {"min-time", OPT_MIN_TIME, true, CMD(IMG_CMD_BENCH)},
-    {"out", OPT_OUT, true, CMD(IMG_CMD_BENCH)},
+    {"out", OPT_OUT, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
     {"diff-image", OPT_DIFF_IMAGE, true, CMD(IMG_CMD_VERIFY)},
     {"cpus", OPT_CPUS, true, BACKEND_CMDS},
     {"band-rows", OPT_BAND_ROWS, true, BACKEND_CMDS},
@@ -62,6 +64,8 @@ static const option_spec options[] = {
     {"output-dir", OPT_OUTPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"jobs", OPT_JOBS, true, CMD(IMG_CMD_BATCH)},
     {"compare", OPT_COMPARE, false, CMD(IMG_CMD_BATCH)},
+    /* Where an image is written: run's output, verify's --diff-image, batch's outputs. */
+    {"png-level", OPT_PNG_LEVEL, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BATCH)},
 };
 
 /* One form where the command takes the other: `verify --backend simd` is `--backends
@@ -74,6 +78,12 @@ static const struct {
 /* One text per option for every message about it and the help (spec.h). */
 #define SIGMA_RANGE IMG_SIGMA_RANGE_TEXT
 #define SCALE_RANGE IMG_SCALE_RANGE_TEXT
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define PNG_LEVEL_HELP                                                                      \
+    "  --png-level N    PNG compression: 0 (none, fastest) to 9 (smallest, slowest)\n"       \
+    "                   (default " STRINGIFY(IMG_PNG_DEFAULT_LEVEL) "); the file's bytes never depend on the threads\n"
+#define PNG_THREADS_HELP "                   encoding a PNG uses --threads, else all online cores\n"
 
 static const struct {
     const char *name;
@@ -81,6 +91,7 @@ static const struct {
 } commands[] = {
     {"run", IMG_CMD_RUN},     {"verify", IMG_CMD_VERIFY}, {"bench", IMG_CMD_BENCH},
     {"info", IMG_CMD_INFO},   {"chart", IMG_CMD_CHART},   {"batch", IMG_CMD_BATCH},
+    {"codecs", IMG_CMD_CODECS},
 };
 
 static const char *command_name(img_command c)
@@ -206,7 +217,15 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
     char scratch[512];
     switch (spec->id) {
     case OPT_HELP: cli->help = true; return 0;
-    case OPT_INPUT: cli->input = value; return 0;
+    case OPT_INPUT:
+        if (cli->command == IMG_CMD_CODECS) {
+            if (cli->input_count == IMG_CLI_MAX_LIST)
+                return img_fail(err, "%s: more than %d inputs", name, IMG_CLI_MAX_LIST);
+            cli->inputs[cli->input_count++] = value;
+            return 0;
+        }
+        cli->input = value;
+        return 0;
     case OPT_OUTPUT: cli->output = value; return 0;
     case OPT_SIZE:
         if (one_value && strchr(value, ','))
@@ -337,6 +356,12 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
         cli->jobs = (int)l;
         return 0;
     case OPT_COMPARE: cli->compare = true; return 0;
+    case OPT_PNG_LEVEL:
+        if (img_parse_long(name, value, IMG_PNG_LEVEL_MIN, IMG_PNG_LEVEL_MAX, &l, err) != 0)
+            return -1;
+        cli->png_level = (int)l;
+        cli->png_level_set = true;
+        return 0;
     }
     return img_fail(err, "%s: internal error: unhandled option", name);
 }
@@ -517,12 +542,15 @@ int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
         return 0;
     }
     if (i >= argc)
-        return img_fail(err, "no command given (run, verify, bench, info, chart, batch; see --help)");
+        return img_fail(err, "no command given (run, verify, bench, info, chart, batch, codecs; see --help)");
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (strcmp(argv[i], commands[c].name) == 0)
             cli->command = commands[c].command;
+    /* Each codecs round times some fifty encodings: fewer rounds than bench's. */
+    if (cli->command == IMG_CMD_CODECS)
+        cli->reps = 5;
     if (cli->command == IMG_CMD_NONE)
-        return img_fail(err, "unknown command '%s' (run, verify, bench, info, chart, batch)",
+        return img_fail(err, "unknown command '%s' (run, verify, bench, info, chart, batch, codecs)",
                         argv[i]);
     bool scale_given = false, resize_given = false;
     for (i++; i < argc; i++) {
@@ -595,7 +623,8 @@ const char *img_cli_usage(img_command command)
                "  --input IN       the image to process (default the built-in RGB test picture)\n"
                "  --size WxH       the built-in picture's size: WxH, 720p, 1080p, 4k or 8k\n"
                "                   (default 1920x1080)\n"
-               "  --output OUT     where the result goes (required)\n";
+               "  --output OUT     where the result goes (required)\n"
+               PNG_LEVEL_HELP PNG_THREADS_HELP;
     case IMG_CMD_VERIFY:
         return "usage: imgpipe verify [--input IN | --size WxH] [--backends LIST]\n"
                "                      [--diff-image F.png] [pipeline options] [backend options]\n"
@@ -604,7 +633,8 @@ const char *img_cli_usage(img_command command)
                "  --backends LIST  comma-separated backends to compare (default all but serial)\n"
                "  --input IN       the image to verify on (default the built-in test picture)\n"
                "  --size WxH       the built-in picture's size (default 1920x1080)\n"
-               "  --diff-image F.png  the first mismatching stage as a picture (default none)\n";
+               "  --diff-image F.png  the first mismatching stage as a picture (default none)\n"
+               PNG_LEVEL_HELP PNG_THREADS_HELP;
     case IMG_CMD_BENCH:
         return "usage: imgpipe bench [--backends LIST|all] [--sizes SIZE,...] [--input IN]\n"
                "                     [--reps N] [--warmup N] [--min-time SEC] [--threads N,...]\n"
@@ -640,7 +670,26 @@ const char *img_cli_usage(img_command command)
                "                   never more than there are files\n"
                "  --compare        first time a sequential loop over the same files, writing\n"
                "                   into a scratch folder in OUT that is removed afterwards, and\n"
-               "                   report both runs (default off)\n";
+               "                   report both runs (default off)\n"
+               PNG_LEVEL_HELP
+               "                   each writer encodes with its share: --threads (else the\n"
+               "                   online cores) divided by the writer threads, at least 1\n";
+    case IMG_CMD_CODECS:
+        return "usage: imgpipe codecs [--input IN]... [--sizes SIZE,...] [--reps N] [--threads N]\n"
+               "                      [--out DIR]\n"
+               "Times PNG encodings of each image in interleaved rounds: libpng's defaults\n"
+               "(the baseline), every --png-level, zlib levels x filters x strategies,\n"
+               "libdeflate levels, and the default level on 1, 2 and N threads. Each encoding\n"
+               "is decoded back first; one that does not give the same pixels is refused.\n"
+               "Prints and writes DIR/codecs.csv (median, q1, q3, bytes, MB/s) and\n"
+               "DIR/codecs_env.txt; with the vips program on PATH, libvips's size for the same\n"
+               "image is a reference row.\n"
+               "  --input IN       an image to encode; repeat for more (default none)\n"
+               "  --sizes SIZE,... the built-in picture at each size (default 1080p,4k without\n"
+               "                   --input)\n"
+               "  --reps N         timed rounds (default 5)\n"
+               "  --threads N      N of the parallel encodings (default the online cores)\n"
+               "  --out DIR        where the results go (default results/codecs)\n";
     case IMG_CMD_NONE:
         break;
     }
@@ -653,6 +702,7 @@ const char *img_cli_usage(img_command command)
            "  info     backends, CPU features, OpenCL devices\n"
            "  chart    redraw the charts of a bench folder\n"
            "  batch    process a folder of images\n"
+           "  codecs   measure PNG encodings (levels, filters, threads) against libpng\n"
            "\n"
            "Pipeline options (run, verify, bench, batch):\n"
            "  --brightness B   integer, -255 to 255 (default 20)\n"

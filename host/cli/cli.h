@@ -25,6 +25,7 @@ typedef enum img_command {
     IMG_CMD_INFO,
     IMG_CMD_CHART,
     IMG_CMD_BATCH,
+    IMG_CMD_CODECS,
 } img_command;
 
 #define IMG_CLI_MAX_LIST 16
@@ -39,6 +40,8 @@ typedef struct img_cli {
     bool version;
 
     const char *input;           /* --input; NULL = built-in image */
+    const char *inputs[IMG_CLI_MAX_LIST];     /* codecs: every --input, in order */
+    int input_count;
     const char *output;          /* --output */
     img_size size;               /* --size for the built-in image; 0x0 = default */
     img_params params;           /* pipeline options */
@@ -49,15 +52,17 @@ typedef struct img_cli {
     int backend_count;
     char backends_text[512];     /* storage the backends[] names point into */
 
-    img_size sizes[IMG_CLI_MAX_LIST];         /* --sizes (bench) */
+    img_size sizes[IMG_CLI_MAX_LIST];         /* --sizes (bench, codecs) */
     int size_count;
     int threads[IMG_CLI_MAX_LIST];            /* --threads: one value, a list for bench */
     int thread_count;
     int reps;                    /* --reps: minimum repetitions */
     int warmup;                  /* --warmup */
     double min_time;             /* --min-time seconds per measurement */
-    const char *out_dir;         /* --out (bench) */
+    const char *out_dir;         /* --out (bench, codecs) */
     const char *diff_image;      /* --diff-image (verify) */
+    int png_level;               /* --png-level (run, verify, batch) */
+    bool png_level_set;
 
     const char *cpus;            /* --cpus LIST */
     int band_rows;               /* --band-rows */

@@ -133,6 +133,8 @@ typedef struct batch {
     int failed;
     double megapixels;       /* of the images written by the run in progress */
 
+    int encode_threads;      /* threads each PNG encode may use; 0 = --threads or all */
+
     queue decoded;           /* readers -> pipeline */
     queue processed;         /* pipeline -> writers */
 } batch;
@@ -194,6 +196,8 @@ static int process(batch *b, job *j)
 static int encode(const batch *b, job *j, const char *path)
 {
     img_write_options wo = img_write_options_from_cli(b->cli);
+    if (b->encode_threads > 0)
+        wo.threads = b->encode_threads;
     int rc = img_write_file(path, &j->dst, &wo, &j->err);
     img_image_free(&j->dst);
     return rc;
@@ -256,6 +260,11 @@ static int run_overlapped(batch *b, int threads, img_error *err)
     b->next_job = 0;
     b->failed = 0;
     b->megapixels = 0;
+    /* The writers already encode `threads` files at once: each encode gets its share of
+     * the cores, so one big file still uses them all and many files do not
+     * oversubscribe them. */
+    const int encode_cores = img_write_options_from_cli(b->cli).threads;
+    b->encode_threads = encode_cores / threads > 1 ? encode_cores / threads : 1;
     if (queue_init(&b->decoded, threads, threads) != 0 ||
         queue_init(&b->processed, threads, 1) != 0) {
         queue_destroy(&b->decoded);

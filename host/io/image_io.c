@@ -21,6 +21,8 @@
 
 #include "fsutil.h"
 #include "io_formats.h"
+#include "png_encode.h"
+#include "pool.h"
 
 /* Larger inputs are refused before reading: no image we accept (2^28 pixels by
  * default) needs a bigger file, and it bounds the memory a hostile path can cost. */
@@ -78,6 +80,13 @@ static int img_pick_writer(const char *path, int width, int height, int channels
     const char *ext = img_path_extension(path);
     switch (img_format_from_path(path)) {
     case IMG_FORMAT_PNG:
+        if (options->png_level_set &&
+            (options->png_level < IMG_PNG_LEVEL_MIN || options->png_level > IMG_PNG_LEVEL_MAX))
+            return img_fail(err, "%s: PNG level %d is out of range (%d to %d)", path,
+                            options->png_level, IMG_PNG_LEVEL_MIN, IMG_PNG_LEVEL_MAX);
+        if (options->threads < 0 || options->threads > IMG_POOL_MAX_THREADS)
+            return img_fail(err, "%s: %d encoding threads is out of range (0 to %d)", path,
+                            options->threads, IMG_POOL_MAX_THREADS);
         *writer = img_png_write_stream;
         return 0;
     case IMG_FORMAT_JPEG:

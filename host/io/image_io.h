@@ -10,6 +10,7 @@
 #ifndef IMG_IO_IMAGE_IO_H
 #define IMG_IO_IMAGE_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,8 +28,17 @@ typedef struct img_read_options {
     uint64_t max_pixels;   /* width * height limit checked before allocating; 0 = default */
 } img_read_options;
 
+/* Zero-initialised, every field means its default. */
 typedef struct img_write_options {
     int jpeg_quality;      /* 1..100; 0 = 90 */
+    /* PNG compression, 0 (stored, fastest) to 9 (smallest, slowest), used when
+     * png_level_set; otherwise the default level, the fastest measured that writes files
+     * no larger than libvips's (png_encode.h, README "PNG encoding"). */
+    int png_level;
+    bool png_level_set;
+    /* Threads encoding one PNG; 0 or 1 = the calling thread only. The bytes written
+     * never depend on it. */
+    int threads;
 } img_write_options;
 
 /* Format by extension (case-insensitive); IMG_FORMAT_UNKNOWN when none matches. */

@@ -1,10 +1,9 @@
-/* PNG reading and writing through libpng.
+/* PNG reading through libpng (writing is png_encode.c's).
  *
  * libpng reports errors by longjmp. Each function that calls setjmp keeps all of its
  * state behind a pointer owned by its caller, so nothing it changes is a local that
  * the longjmp could leave indeterminate, and the caller releases everything on one
  * path whichever way the decode ended. */
-#include <errno.h>
 #include <inttypes.h>
 #include <png.h>
 #include <stdbool.h>
@@ -20,11 +19,9 @@
 
 /* What libpng's callbacks reach through png_get_error_ptr / png_get_io_ptr. */
 typedef struct img_png_io {
-    const uint8_t *data;   /* reading: the whole file */
+    const uint8_t *data;   /* the whole file */
     size_t size;
     size_t pos;
-    FILE *fp;              /* writing */
-    int write_errno;       /* non-zero when the last error was a failed fwrite */
     char message[256];     /* libpng's error text, e.g. "IDAT: CRC error" */
 } img_png_io;
 
@@ -35,13 +32,6 @@ typedef struct img_png_reader {
     uint8_t *rows;         /* interleaved rows: one, or all of them when interlaced */
     png_bytep *row_pointers;
 } img_png_reader;
-
-typedef struct img_png_writer {
-    img_png_io io;
-    png_structp png;
-    png_infop info;
-    uint8_t *row;
-} img_png_writer;
 
 static void img_png_on_error(png_structp png, png_const_charp message)
 {
@@ -65,22 +55,6 @@ static void img_png_read_data(png_structp png, png_bytep out, size_t length)
         png_error(png, "file is truncated");
     memcpy(out, io->data + io->pos, length);
     io->pos += length;
-}
-
-static void img_png_write_data(png_structp png, png_bytep data, size_t length)
-{
-    img_png_io *io = png_get_io_ptr(png);
-    errno = 0;
-    if (fwrite(data, 1, length, io->fp) != length) {
-        io->write_errno = errno != 0 ? errno : EIO;
-        png_error(png, "write failed");
-    }
-}
-
-/* image_io.c flushes and syncs once at the end; flushing per chunk would only cost. */
-static void img_png_flush(png_structp png)
-{
-    (void)png;
 }
 
 /* What the chunk walk learns before libpng sees the file. */
@@ -269,57 +243,5 @@ fail:
     free(r.rows);
     if (rc != 0)
         img_image_free(img);
-    return rc;
-}
-
-static int img_png_encode(img_png_writer *w, const char *name, const img_image *img,
-                          img_error *err)
-{
-    if (setjmp(png_jmpbuf(w->png))) {
-        if (w->io.write_errno != 0)
-            return img_io_write_failed(name, w->io.write_errno, err);
-        return img_fail(err, "%s: PNG: %s", name, w->io.message);
-    }
-
-    static const int color_types[IMG_MAX_CHANNELS + 1] = {
-        0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
-        PNG_COLOR_TYPE_RGB_ALPHA,
-    };
-    png_set_write_fn(w->png, &w->io, img_png_write_data, img_png_flush);
-    png_set_IHDR(w->png, w->info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
-                 color_types[img->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(w->png, w->info);
-    w->row = malloc((size_t)img->width * (size_t)img->channels);
-    if (!w->row)
-        return img_fail(err, "%s: PNG: out of memory", name);
-    for (int y = 0; y < img->height; y++) {
-        img_interleave_row(img, y, w->row);
-        png_write_row(w->png, w->row);
-    }
-    png_write_end(w->png, NULL);
-    return 0;
-}
-
-int img_png_write_stream(const char *name, FILE *fp, const img_image *img,
-                         const img_write_options *options, img_error *err)
-{
-    (void)options;
-    img_png_writer w = {.io = {.fp = fp}};
-    int rc = -1;
-    w.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w.io, img_png_on_error,
-                                    img_png_on_warning);
-    if (!w.png)
-        return img_fail(err, "%s: PNG: cannot initialise libpng", name);
-    w.info = png_create_info_struct(w.png);
-    if (!w.info) {
-        img_fail(err, "%s: PNG: out of memory", name);
-        goto fail;
-    }
-    rc = img_png_encode(&w, name, img, err);
-
-fail:
-    png_destroy_write_struct(&w.png, w.info ? &w.info : NULL);
-    free(w.row);
     return rc;
 }
