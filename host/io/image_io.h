@@ -23,9 +23,24 @@ typedef enum img_format {
     IMG_FORMAT_PNM,
 } img_format;
 
+/* Which library decodes PNG files. Both give the same pixels for every file either
+ * accepts (tests/test_png_decoders.c); they differ in speed and in error wording. */
+typedef enum img_png_decoder {
+    IMG_PNG_DECODER_DEFAULT,   /* the faster one: libspng (README: measured decode times) */
+    IMG_PNG_DECODER_LIBSPNG,
+    IMG_PNG_DECODER_LIBPNG,
+} img_png_decoder;
+
 typedef struct img_read_options {
     uint64_t max_pixels;   /* width * height limit checked before allocating; 0 = default */
+    img_png_decoder png_decoder;
 } img_read_options;
+
+/* "libspng" or "libpng" (DEFAULT names the decoder it stands for). */
+const char *img_png_decoder_name(img_png_decoder decoder);
+
+/* The decoder called name ("libspng", "libpng"); -1 for any other name. */
+int img_png_decoder_from_name(const char *name, img_png_decoder *decoder);
 
 typedef struct img_write_options {
     int jpeg_quality;      /* 1..100; 0 = 90 */
