@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "image_io.h"
 #include "spec.h"
 
 typedef enum img_command {
@@ -25,6 +26,7 @@ typedef enum img_command {
     IMG_CMD_INFO,
     IMG_CMD_CHART,
     IMG_CMD_BATCH,
+    IMG_CMD_DECODE_BENCH,
 } img_command;
 
 #define IMG_CLI_MAX_LIST 16
@@ -43,6 +45,7 @@ typedef struct img_cli {
     img_size size;               /* --size for the built-in image; 0x0 = default */
     img_params params;           /* pipeline options */
     uint64_t max_pixels;         /* --max-pixels */
+    img_png_decoder png_decoder; /* --png-decoder */
 
     const char *backend;         /* --backend (run, batch) */
     const char *backends[IMG_CLI_MAX_LIST];   /* --backends (verify, bench); empty = all */
@@ -73,6 +76,8 @@ typedef struct img_cli {
     bool compare;                /* --compare (batch): also time a sequential loop */
 
     const char *chart_dir;       /* positional DIR (chart) */
+    char **files;                /* positional FILEs (decode-bench), inside argv */
+    int file_count;
 
     int argc;                    /* the command line, for the record */
     char **argv;

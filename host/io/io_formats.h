@@ -21,8 +21,8 @@
 
 #define IMG_PNG_SIGNATURE_SIZE 8
 
-/* The two PNG decoders (options->png_decoder picks one): libpng (io_png.c) and libspng
- * (io_spng.c). Both run the same checks first and give the same pixels. */
+/* The two PNG decoders (options->png_decoder picks one): libpng (io_png.c, the default)
+ * and libspng (io_spng.c). Both run the same checks first and give the same pixels. */
 int img_png_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
                         const img_read_options *options, img_error *err);
 int img_spng_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,

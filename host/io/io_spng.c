@@ -1,5 +1,6 @@
-/* PNG reading through libspng: the same checks first and the same pixels as the libpng
- * reader (io_png.c), faster (README: measured decode times).
+/* PNG reading through libspng (--png-decoder libspng): the same checks first and the
+ * same pixels as the libpng reader (io_png.c). Measured no faster than libpng here (both
+ * inflate with zlib, which dominates; README: decode times), so libpng is the default.
  *
  * libspng is asked for the file's own sample layout (SPNG_FMT_PNG: packed low bit
  * depths, palette indices, 16-bit samples in host order) and every conversion is done
@@ -59,10 +60,16 @@ static inline uint8_t img_spng_to_8_bits(unsigned v, unsigned depth)
     return (uint8_t)(v * 255u / ((1u << depth) - 1));
 }
 
+/* Adam7: where each pass's pixels lie (pass 0 of a plain image is the whole image). */
+static const uint8_t img_adam7_x0[7] = {0, 4, 0, 2, 0, 1, 0};
+static const uint8_t img_adam7_dx[7] = {8, 8, 4, 4, 2, 2, 1};
+
+/* One decoded scanline in the file's layout into row y of the planes: its pixels go to
+ * x0, x0 + dx, ... (every pixel for a plain image, one pass's for an interlaced one). */
 static void img_spng_convert_row(const img_spng_convert *cv, const uint8_t *src,
-                                 img_image *img, int y)
+                                 img_image *img, int y, size_t x0, size_t dx)
 {
-    if (cv->plain) {
+    if (cv->plain && dx == 1) {
         img_deinterleave_row(img, y, src);
         return;
     }
@@ -71,18 +78,18 @@ static void img_spng_convert_row(const img_spng_convert *cv, const uint8_t *src,
         dst[c] = img_row(img, c, y);
     const size_t width = (size_t)img->width;
     if (cv->palette) {
-        for (size_t x = 0; x < width; x++) {
-            const uint8_t *entry = cv->rgba[img_spng_sample(src, x, cv->depth)];
+        for (size_t i = 0, x = x0; x < width; i++, x += dx) {
+            const uint8_t *entry = cv->rgba[img_spng_sample(src, i, cv->depth)];
             for (int c = 0; c < cv->channels; c++)
                 dst[c][x] = entry[c];
         }
         return;
     }
     const size_t samples = (size_t)cv->samples;
-    for (size_t x = 0; x < width; x++) {
+    for (size_t i = 0, x = x0; x < width; i++, x += dx) {
         bool keyed = cv->has_key;
         for (size_t k = 0; k < samples; k++) {
-            const unsigned raw = img_spng_sample(src, x * samples + k, cv->depth);
+            const unsigned raw = img_spng_sample(src, i * samples + k, cv->depth);
             keyed = keyed && raw == cv->key[k];
             dst[k][x] = img_spng_to_8_bits(raw, cv->depth);
         }
@@ -177,7 +184,7 @@ static int img_spng_fail(const char *name, const uint8_t *data, size_t size, int
 /* Everything the decode allocates, released by the caller on every path. */
 typedef struct img_spng_reader {
     spng_ctx *ctx;
-    uint8_t *rows;           /* one row, or the whole image when interlaced */
+    uint8_t *rows;           /* one scanline */
     img_spng_convert convert;
 } img_spng_reader;
 
@@ -225,30 +232,32 @@ static int img_spng_decode(img_spng_reader *r, const char *name, const uint8_t *
     if (img_io_alloc(name, img, (int)ihdr.width, (int)ihdr.height, channels, options, err) != 0)
         return -1;
 
-    /* Adam7 passes revisit every row, so an interlaced image is decoded whole; otherwise
-     * one row at a time keeps the extra memory to a single row. */
-    const bool interlaced = ihdr.interlace_method != SPNG_INTERLACE_NONE;
-    r->rows = malloc(interlaced ? image_bytes : row_bytes);
+    /* Scanline by scanline, each straight into the planes: an interlaced image's
+     * passes land where they belong, so no image-sized buffer is needed either way
+     * (libspng's own deinterlacing of 1, 2 and 4-bit samples differs from libpng's). */
+    r->rows = malloc(row_bytes);
     if (!r->rows)
         return img_fail(err, "%s: PNG: out of memory", name);
-    if (interlaced) {
-        rc = spng_decode_image(r->ctx, r->rows, image_bytes, SPNG_FMT_PNG, 0);
+    rc = spng_decode_image(r->ctx, NULL, 0, SPNG_FMT_PNG, SPNG_DECODE_PROGRESSIVE);
+    if (rc != 0)
+        return img_spng_fail(name, data, size, rc, err);
+    const bool interlaced = ihdr.interlace_method != SPNG_INTERLACE_NONE;
+    do {
+        struct spng_row_info row;
+        rc = spng_get_row_info(r->ctx, &row);
         if (rc != 0)
             return img_spng_fail(name, data, size, rc, err);
-        for (uint32_t y = 0; y < ihdr.height; y++)
-            img_spng_convert_row(&r->convert, r->rows + row_bytes * y, img, (int)y);
-    } else {
-        rc = spng_decode_image(r->ctx, NULL, 0, SPNG_FMT_PNG, SPNG_DECODE_PROGRESSIVE);
-        if (rc != 0)
+        rc = spng_decode_scanline(r->ctx, r->rows, row_bytes);
+        /* The last scanline answers SPNG_EOI: the image is complete. */
+        if (rc != 0 && rc != SPNG_EOI)
             return img_spng_fail(name, data, size, rc, err);
-        for (uint32_t y = 0; y < ihdr.height; y++) {
-            rc = spng_decode_row(r->ctx, r->rows, row_bytes);
-            /* The last row answers SPNG_EOI: the image is complete. */
-            if (rc != 0 && !(rc == SPNG_EOI && y + 1 == ihdr.height))
-                return img_spng_fail(name, data, size, rc, err);
-            img_spng_convert_row(&r->convert, r->rows, img, (int)y);
-        }
-    }
+        if (row.row_num >= ihdr.height || row.pass < 0 || row.pass > 6)
+            return img_fail(err, "%s: PNG: libspng reports row %" PRIu32 " of pass %d",
+                            name, row.row_num, row.pass);
+        const int pass = interlaced ? row.pass : 6;
+        img_spng_convert_row(&r->convert, r->rows, img, (int)row.row_num,
+                             img_adam7_x0[pass], img_adam7_dx[pass]);
+    } while (rc == 0);
     /* Reads up to IEND, so a bad CRC after the last row is still an error rather than
      * a silently accepted image (as png_read_end in io_png.c). */
     rc = spng_decode_chunks(r->ctx);
