@@ -362,9 +362,34 @@ static size_t png_find_chunk(const buf *b, const char *type)
     return 0;
 }
 
+/* The PNG decoder the reads below use. PNG_TEST runs a test once per decoder (each
+ * Criterion test is a process of its own, so the variable is per test), so that the
+ * conversions and the hardening are checked for both. */
+static img_png_decoder png_decoder_under_test = IMG_PNG_DECODER_DEFAULT;
+
+#define PNG_TEST(suite, name)                                                               \
+    static void suite##_##name(void);                                                       \
+    Test(suite, name##_libpng)                                                              \
+    {                                                                                       \
+        png_decoder_under_test = IMG_PNG_DECODER_LIBPNG;                                    \
+        suite##_##name();                                                                   \
+    }                                                                                       \
+    Test(suite, name##_libspng)                                                             \
+    {                                                                                       \
+        png_decoder_under_test = IMG_PNG_DECODER_LIBSPNG;                                   \
+        suite##_##name();                                                                   \
+    }                                                                                       \
+    static void suite##_##name(void)
+
+static img_read_options read_options(uint64_t max_pixels)
+{
+    return (img_read_options){.max_pixels = max_pixels, .png_decoder = png_decoder_under_test};
+}
+
 static int read_mem(const char *name, const buf *b, img_image *img, img_error *err)
 {
-    return img_read_memory(name, b->data, b->size, img, NULL, err);
+    const img_read_options options = read_options(0);
+    return img_read_memory(name, b->data, b->size, img, &options, err);
 }
 
 /* ---- format selection ---- */
@@ -388,7 +413,7 @@ Test(io_format, from_path_is_case_insensitive_and_uses_the_last_component)
 
 static const int odd_sizes[][2] = {{1, 1}, {7, 3}, {1, 17}, {17, 1}, {64, 2}, {65, 5}, {130, 9}};
 
-Test(io_png, round_trip_is_bit_exact_for_every_channel_count_and_odd_sizes)
+PNG_TEST(io_png, round_trip_is_bit_exact_for_every_channel_count_and_odd_sizes)
 {
     char *dir = tmpdir_make();
     char *path = path_in(dir, "rt.png");
@@ -399,7 +424,8 @@ Test(io_png, round_trip_is_bit_exact_for_every_channel_count_and_odd_sizes)
             test_random_image(&src, odd_sizes[i][0], odd_sizes[i][1], channels,
                         (uint32_t)(channels * 100 + i + 1));
             cr_assert_eq(img_write_file(path, &src, NULL, &err), 0, "%s", err.message);
-            cr_assert_eq(img_read_file(path, &back, NULL, &err), 0, "%s", err.message);
+            const img_read_options options = read_options(0);
+            cr_assert_eq(img_read_file(path, &back, &options, &err), 0, "%s", err.message);
             cr_assert(img_image_equal(&src, &back), "%d channels %dx%d differ", channels,
                       src.width, src.height);
             img_image_free(&src);
@@ -535,7 +561,7 @@ static const uint16_t sixteen_bit_values[] = {0,     257,   32767, 32768, 65535,
                                               12345, 54321, 65407, 65408};
 #define N16 (sizeof sixteen_bit_values / sizeof sixteen_bit_values[0])
 
-Test(io_png, sixteen_bit_is_rounded_to_nearest)
+PNG_TEST(io_png, sixteen_bit_is_rounded_to_nearest)
 {
     /* Gray: one row holding every value. */
     uint8_t row[N16 * 2];
@@ -577,7 +603,7 @@ Test(io_png, sixteen_bit_is_rounded_to_nearest)
     buf_free(&png);
 }
 
-Test(io_png, palette_is_expanded_to_rgb)
+PNG_TEST(io_png, palette_is_expanded_to_rgb)
 {
     static const png_color palette[5] = {
         {0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {10, 20, 30}, {200, 100, 50}};
@@ -605,7 +631,7 @@ Test(io_png, palette_is_expanded_to_rgb)
     buf_free(&png);
 }
 
-Test(io_png, palette_with_trns_becomes_rgba)
+PNG_TEST(io_png, palette_with_trns_becomes_rgba)
 {
     static const png_color palette[4] = {{1, 2, 3}, {4, 5, 6}, {7, 8, 9}, {10, 11, 12}};
     static const uint8_t alpha[2] = {0, 128};   /* entries 2 and 3 stay opaque */
@@ -629,7 +655,7 @@ Test(io_png, palette_with_trns_becomes_rgba)
     buf_free(&png);
 }
 
-Test(io_png, gray_and_rgb_trns_keys_become_alpha)
+PNG_TEST(io_png, gray_and_rgb_trns_keys_become_alpha)
 {
     static const uint8_t gray_rows[4] = {7, 8, 7, 255};
     png_color_16 gray_key = {.gray = 7};
@@ -662,7 +688,7 @@ Test(io_png, gray_and_rgb_trns_keys_become_alpha)
     buf_free(&png);
 }
 
-Test(io_png, interlaced_decodes_like_non_interlaced)
+PNG_TEST(io_png, interlaced_decodes_like_non_interlaced)
 {
     static const int sizes[][2] = {{37, 29}, {1, 1}, {3, 3}, {9, 1}, {1, 9}};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -689,7 +715,7 @@ Test(io_png, interlaced_decodes_like_non_interlaced)
     }
 }
 
-Test(io_png, low_bit_depth_gray_is_scaled_to_full_range)
+PNG_TEST(io_png, low_bit_depth_gray_is_scaled_to_full_range)
 {
     /* 1-bit, 9 pixels: 1 0 1 1 0 0 1 0 | 1 */
     static const uint8_t one[2] = {0xB2, 0x80};
@@ -904,11 +930,12 @@ static void every_prefix_fails(const buf *whole, const char *name)
 {
     img_image img;
     img_error err;
-    cr_assert_eq(img_read_memory(name, whole->data, whole->size, &img, NULL, &err), 0, "%s",
+    const img_read_options options = read_options(0);
+    cr_assert_eq(img_read_memory(name, whole->data, whole->size, &img, &options, &err), 0, "%s",
                  err.message);
     img_image_free(&img);
     for (size_t length = 0; length < whole->size; length++) {
-        int rc = img_read_memory(name, whole->data, length, &img, NULL, &err);
+        int rc = img_read_memory(name, whole->data, length, &img, &options, &err);
         cr_assert_eq(rc, -1, "%s: prefix of %zu of %zu bytes was accepted", name, length,
                      whole->size);
         cr_assert_not_null(strstr(err.message, name), "%s", err.message);
@@ -916,7 +943,7 @@ static void every_prefix_fails(const buf *whole, const char *name)
     }
 }
 
-Test(io_errors, every_truncation_of_png_jpeg_and_pnm_fails)
+PNG_TEST(io_errors, every_truncation_of_png_jpeg_and_pnm_fails)
 {
     char *dir = tmpdir_make();
     const char *names[] = {"t.png", "t.jpg", "t.ppm"};
@@ -952,7 +979,7 @@ Test(io_errors, every_truncation_of_png_jpeg_and_pnm_fails)
     tmpdir_remove(dir);
 }
 
-Test(io_errors, png_crc_errors_are_reported)
+PNG_TEST(io_errors, png_crc_errors_are_reported)
 {
     img_image src, img;
     img_error err;
@@ -1000,7 +1027,7 @@ Test(io_errors, png_crc_errors_are_reported)
 
 /* Well-formed chunks (correct CRCs) around pixel data that runs out early: libpng
  * would pad the missing rows if we let it. */
-Test(io_errors, png_with_too_little_image_data_fails)
+PNG_TEST(io_errors, png_with_too_little_image_data_fails)
 {
     enum { W = 8, H = 8 };
     uint8_t raw[H * (W + 1)];
@@ -1100,7 +1127,7 @@ static double seconds_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-Test(io_errors, huge_png_header_is_refused_before_allocating)
+PNG_TEST(io_errors, huge_png_header_is_refused_before_allocating)
 {
     buf png = {0};
     png_signature_and_ihdr(&png, 100000, 100000, 8, 6);   /* RGBA: 40 GB decoded */
@@ -1127,7 +1154,7 @@ Test(io_errors, huge_png_header_is_refused_before_allocating)
 
 /* A chunk may not claim more bytes than the file holds: libpng would allocate the
  * claimed length first. Every chunk type, before and after the image data. */
-Test(io_errors, png_chunk_lengths_beyond_the_file_are_refused_before_allocating)
+PNG_TEST(io_errors, png_chunk_lengths_beyond_the_file_are_refused_before_allocating)
 {
     static const char *types[] = {"tEXt", "zTXt", "iCCP", "IDAT", "abCd", "IEND"};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
@@ -1161,7 +1188,7 @@ Test(io_errors, png_chunk_lengths_beyond_the_file_are_refused_before_allocating)
 
 /* deflate expands at most 1032:1, so image data the IDAT bytes cannot hold is refused
  * before the image is allocated; the most compressible real image still decodes. */
-Test(io_errors, png_claiming_more_pixels_than_its_data_can_hold_is_refused)
+PNG_TEST(io_errors, png_claiming_more_pixels_than_its_data_can_hold_is_refused)
 {
     enum { W = 2000, H = 2000 };
     const size_t raw_size = (size_t)H * (W + 1);
@@ -1197,7 +1224,7 @@ Test(io_errors, png_claiming_more_pixels_than_its_data_can_hold_is_refused)
     free(raw);
 }
 
-Test(io_errors, max_pixels_option_applies_to_every_format)
+PNG_TEST(io_errors, max_pixels_option_applies_to_every_format)
 {
     char *dir = tmpdir_make();
     const char *names[] = {"m.png", "m.jpg", "m.ppm"};
@@ -1207,10 +1234,10 @@ Test(io_errors, max_pixels_option_applies_to_every_format)
     for (int i = 0; i < 3; i++) {
         char *path = path_in(dir, names[i]);
         cr_assert_eq(img_write_file(path, &src, NULL, &err), 0, "%s", err.message);
-        img_read_options tight = {.max_pixels = 64 * 32 - 1};
+        img_read_options tight = read_options(64 * 32 - 1);
         assert_error(img_read_file(path, &img, &tight, &err), &err, path, "over the limit");
         assert_empty_image(&img);
-        img_read_options exact = {.max_pixels = 64 * 32};
+        img_read_options exact = read_options(64 * 32);
         cr_assert_eq(img_read_file(path, &img, &exact, &err), 0, "%s", err.message);
         img_image_free(&img);
         free(path);

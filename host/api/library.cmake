@@ -26,8 +26,8 @@ endforeach()
 
 set_target_properties(imgpipe_shared PROPERTIES EXPORT_NAME imgpipe
   VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
-target_link_libraries(imgpipe_shared PRIVATE PNG::PNG JPEG::JPEG ZLIB::ZLIB PkgConfig::LIBDEFLATE
-  OpenCL::OpenCL Threads::Threads m)
+target_link_libraries(imgpipe_shared PRIVATE PNG::PNG PkgConfig::SPNG JPEG::JPEG ZLIB::ZLIB
+  PkgConfig::LIBDEFLATE OpenCL::OpenCL Threads::Threads m)
 # A symbol the objects need and nothing provides fails here, not in a user's link.
 # (The sanitizer runtimes are only provided by the final executable.)
 if(IMGPIPE_SANITIZE STREQUAL "" AND NOT IMGPIPE_FUZZ)
@@ -35,8 +35,8 @@ if(IMGPIPE_SANITIZE STREQUAL "" AND NOT IMGPIPE_FUZZ)
 endif()
 
 set_target_properties(imgpipe_static PROPERTIES EXPORT_NAME imgpipe_static)
-target_link_libraries(imgpipe_static INTERFACE PNG::PNG JPEG::JPEG ZLIB::ZLIB PkgConfig::LIBDEFLATE
-  OpenCL::OpenCL Threads::Threads m)
+target_link_libraries(imgpipe_static INTERFACE PNG::PNG PkgConfig::SPNG JPEG::JPEG ZLIB::ZLIB
+  PkgConfig::LIBDEFLATE OpenCL::OpenCL Threads::Threads m)
 
 # ---- install ---------------------------------------------------------------------------
 set(IMGPIPE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/imgpipe)
@@ -72,7 +72,7 @@ else()
 endif()
 set(IMGPIPE_PC_REQUIRES "")
 set(IMGPIPE_PC_LIBS "")
-foreach(dep libpng:png libjpeg:jpeg zlib:z libdeflate:deflate OpenCL:OpenCL)
+foreach(dep libpng:png spng:spng libjpeg:jpeg zlib:z libdeflate:deflate OpenCL:OpenCL)
   string(REPLACE ":" ";" dep "${dep}")
   list(GET dep 0 module)
   list(GET dep 1 lib)

@@ -11,7 +11,7 @@
 int img_load_input(const img_cli *cli, img_image *img, img_error *err)
 {
     if (cli->input) {
-        img_read_options ro = {.max_pixels = cli->max_pixels};
+        img_read_options ro = {.max_pixels = cli->max_pixels, .png_decoder = cli->png_decoder};
         return img_read_file(cli->input, img, &ro, err);
     }
     int w = cli->size.width ? cli->size.width : IMG_SYNTH_DEFAULT_WIDTH;

@@ -57,6 +57,7 @@ int img_cmd_bench(const img_cli *cli);
 int img_cmd_batch(const img_cli *cli);
 int img_cmd_chart(const img_cli *cli);
 int img_cmd_codecs(const img_cli *cli);
+int img_cmd_decode_bench(const img_cli *cli);
 
 /* After bench wrote DIR/bench.csv and bench.json: draws the charts and the report, or
  * notes that gnuplot is missing. Never fails the bench. */

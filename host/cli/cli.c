@@ -21,7 +21,7 @@ typedef enum option_id {
     OPT_SCALE, OPT_RESIZE, OPT_MAX_PIXELS, OPT_BACKEND, OPT_BACKENDS, OPT_SIZES, OPT_THREADS,
     OPT_REPS, OPT_WARMUP, OPT_MIN_TIME, OPT_OUT, OPT_DIFF_IMAGE, OPT_CPUS, OPT_BAND_ROWS,
     OPT_SIMD, OPT_DEVICE, OPT_NO_CACHE, OPT_AUTOTUNE, OPT_TRACE, OPT_INPUT_DIR, OPT_OUTPUT_DIR,
-    OPT_JOBS, OPT_COMPARE, OPT_PNG_LEVEL,
+    OPT_JOBS, OPT_COMPARE, OPT_PNG_LEVEL, OPT_PNG_DECODER,
 } option_id;
 
 typedef struct option_spec {
@@ -45,10 +45,12 @@ static const option_spec options[] = {
     {"max-pixels", OPT_MAX_PIXELS, true, PIPELINE_CMDS},
     {"backend", OPT_BACKEND, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_BATCH)},
     {"backends", OPT_BACKENDS, true, CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH)},
-    {"sizes", OPT_SIZES, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
+    {"sizes", OPT_SIZES, true,
+     CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS) | CMD(IMG_CMD_DECODE_BENCH)},
     {"threads", OPT_THREADS, true, BACKEND_CMDS | CMD(IMG_CMD_CODECS)},
-    {"reps", OPT_REPS, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
-    {"warmup", OPT_WARMUP, true, CMD(IMG_CMD_BENCH)},
+    {"reps", OPT_REPS, true,
+     CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS) | CMD(IMG_CMD_DECODE_BENCH)},
+    {"warmup", OPT_WARMUP, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_DECODE_BENCH)},
     {"min-time", OPT_MIN_TIME, true, CMD(IMG_CMD_BENCH)},
     {"out", OPT_OUT, true, CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_CODECS)},
     {"diff-image", OPT_DIFF_IMAGE, true, CMD(IMG_CMD_VERIFY)},
@@ -66,6 +68,9 @@ static const option_spec options[] = {
     {"compare", OPT_COMPARE, false, CMD(IMG_CMD_BATCH)},
     /* Where an image is written: run's output, verify's --diff-image, batch's outputs. */
     {"png-level", OPT_PNG_LEVEL, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BATCH)},
+    /* Every command that reads images; decode-bench times both whatever it says. */
+    {"png-decoder", OPT_PNG_DECODER, true,
+     CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_BATCH)},
 };
 
 /* One form where the command takes the other: `verify --backend simd` is `--backends
@@ -92,6 +97,7 @@ static const struct {
     {"run", IMG_CMD_RUN},     {"verify", IMG_CMD_VERIFY}, {"bench", IMG_CMD_BENCH},
     {"info", IMG_CMD_INFO},   {"chart", IMG_CMD_CHART},   {"batch", IMG_CMD_BATCH},
     {"codecs", IMG_CMD_CODECS},
+    {"decode-bench", IMG_CMD_DECODE_BENCH},
 };
 
 static const char *command_name(img_command c)
@@ -362,6 +368,10 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
         cli->png_level = (int)l;
         cli->png_level_set = true;
         return 0;
+    case OPT_PNG_DECODER:
+        if (img_png_decoder_from_name(value, &cli->png_decoder) != 0)
+            return img_fail(err, "%s: unknown PNG decoder '%s' (libpng or libspng)", name, value);
+        return 0;
     }
     return img_fail(err, "%s: internal error: unhandled option", name);
 }
@@ -542,7 +552,8 @@ int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
         return 0;
     }
     if (i >= argc)
-        return img_fail(err, "no command given (run, verify, bench, info, chart, batch, codecs; see --help)");
+        return img_fail(err, "no command given (run, verify, bench, info, chart, batch, codecs, "
+                             "decode-bench; see --help)");
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (strcmp(argv[i], commands[c].name) == 0)
             cli->command = commands[c].command;
@@ -550,8 +561,8 @@ int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
     if (cli->command == IMG_CMD_CODECS)
         cli->reps = 5;
     if (cli->command == IMG_CMD_NONE)
-        return img_fail(err, "unknown command '%s' (run, verify, bench, info, chart, batch, codecs)",
-                        argv[i]);
+        return img_fail(err, "unknown command '%s' (run, verify, bench, info, chart, batch, "
+                             "codecs, decode-bench)", argv[i]);
     bool scale_given = false, resize_given = false;
     for (i++; i < argc; i++) {
         char *arg = argv[i];
@@ -560,6 +571,14 @@ int img_cli_parse(img_cli *cli, int argc, char **argv, img_error *err)
         if (strncmp(arg, "--", 2) != 0) {
             if (cli->command == IMG_CMD_CHART && !cli->chart_dir) {
                 cli->chart_dir = arg;
+                continue;
+            }
+            if (cli->command == IMG_CMD_DECODE_BENCH) {
+                if (cli->file_count == 0)
+                    cli->files = &argv[i];
+                if (cli->files + cli->file_count != &argv[i])
+                    return img_fail(err, "decode-bench: the files come together, after the options");
+                cli->file_count++;
                 continue;
             }
             return img_fail(err, "%s: unexpected argument '%s'", command_name(cli->command), arg);
@@ -690,6 +709,16 @@ const char *img_cli_usage(img_command command)
                "  --reps N         timed rounds (default 5)\n"
                "  --threads N      N of the parallel encodings (default the online cores)\n"
                "  --out DIR        where the results go (default results/codecs)\n";
+    case IMG_CMD_DECODE_BENCH:
+        return "usage: imgpipe decode-bench [--sizes SIZE,...] [--reps N] [--warmup N] [FILE...]\n"
+               "Times decoding with each decoder, both PNG decoders (libpng, libspng) in\n"
+               "interleaved rounds, and prints the median and spread per file and decoder. The\n"
+               "files are read into memory first: only decoding is timed.\n"
+               "  FILE...          PNG, JPEG or PNM files (default none)\n"
+               "  --sizes SIZE,... the built-in picture at each size, encoded as PNG in memory\n"
+               "                   (default 1080p,4k when no FILE is given)\n"
+               "  --reps N         timed rounds (default 10)\n"
+               "  --warmup N       untimed rounds first (default 2)\n";
     case IMG_CMD_NONE:
         break;
     }
@@ -703,6 +732,7 @@ const char *img_cli_usage(img_command command)
            "  chart    redraw the charts of a bench folder\n"
            "  batch    process a folder of images\n"
            "  codecs   measure PNG encodings (levels, filters, threads) against libpng\n"
+           "  decode-bench  time the image decoders (libpng against libspng)\n"
            "\n"
            "Pipeline options (run, verify, bench, batch):\n"
            "  --brightness B   integer, -255 to 255 (default 20)\n"
@@ -711,6 +741,8 @@ const char *img_cli_usage(img_command command)
            "  --scale F        resize factor: " SCALE_RANGE " (default 0.5)\n"
            "  --resize WxH     resize to this size instead of --scale (default none)\n"
            "  --max-pixels N   refuse an input or output above N pixels (default 268435456)\n"
+           "  --png-decoder D  libpng or libspng: the library that reads PNG inputs; both give\n"
+           "                   the same pixels (default libpng, measured the faster)\n"
            "Sizes are WxH or 720p, 1080p, 4k, 8k, in any case.\n"
            "\n"
            "Backend options (run, verify, bench, batch); each is a usage error where none of\n"

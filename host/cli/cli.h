@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "image_io.h"
 #include "spec.h"
 
 typedef enum img_command {
@@ -26,6 +27,7 @@ typedef enum img_command {
     IMG_CMD_CHART,
     IMG_CMD_BATCH,
     IMG_CMD_CODECS,
+    IMG_CMD_DECODE_BENCH,
 } img_command;
 
 #define IMG_CLI_MAX_LIST 16
@@ -46,6 +48,7 @@ typedef struct img_cli {
     img_size size;               /* --size for the built-in image; 0x0 = default */
     img_params params;           /* pipeline options */
     uint64_t max_pixels;         /* --max-pixels */
+    img_png_decoder png_decoder; /* --png-decoder */
 
     const char *backend;         /* --backend (run, batch) */
     const char *backends[IMG_CLI_MAX_LIST];   /* --backends (verify, bench); empty = all */
@@ -78,6 +81,8 @@ typedef struct img_cli {
     bool compare;                /* --compare (batch): also time a sequential loop */
 
     const char *chart_dir;       /* positional DIR (chart) */
+    char **files;                /* positional FILEs (decode-bench), inside argv */
+    int file_count;
 
     int argc;                    /* the command line, for the record */
     char **argv;

@@ -166,7 +166,7 @@ static void report_failure(batch *b, job *j)
 
 static int decode(batch *b, job *j)
 {
-    img_read_options ro = {.max_pixels = b->cli->max_pixels};
+    img_read_options ro = {.max_pixels = b->cli->max_pixels, .png_decoder = b->cli->png_decoder};
     if (img_read_file(j->in_path, &j->src, &ro, &j->err) != 0)
         return -1;
     j->megapixels = (double)j->src.width * j->src.height / 1e6;

@@ -36,6 +36,7 @@ int main(int argc, char **argv)
     case IMG_CMD_BATCH: return img_cmd_batch(&cli);
     case IMG_CMD_CHART: return img_cmd_chart(&cli);
     case IMG_CMD_CODECS: return img_cmd_codecs(&cli);
+    case IMG_CMD_DECODE_BENCH: return img_cmd_decode_bench(&cli);
     default:
         fprintf(stderr, "imgpipe: this command is not implemented yet\n");
         return IMG_EXIT_FAILURE;

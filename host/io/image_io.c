@@ -122,6 +122,22 @@ static int img_pick_writer(const char *path, int width, int height, int channels
 
 /* ---- reading ---- */
 
+const char *img_png_decoder_name(img_png_decoder decoder)
+{
+    return decoder == IMG_PNG_DECODER_LIBSPNG ? "libspng" : "libpng";
+}
+
+int img_png_decoder_from_name(const char *name, img_png_decoder *decoder)
+{
+    if (strcmp(name, "libspng") == 0)
+        *decoder = IMG_PNG_DECODER_LIBSPNG;
+    else if (strcmp(name, "libpng") == 0)
+        *decoder = IMG_PNG_DECODER_LIBPNG;
+    else
+        return -1;
+    return 0;
+}
+
 int img_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
                     const img_read_options *options, img_error *err)
 {
@@ -135,7 +151,9 @@ int img_read_memory(const char *name, const uint8_t *data, size_t size, img_imag
 
     int rc;
     if (size >= sizeof png_signature && memcmp(data, png_signature, sizeof png_signature) == 0)
-        rc = img_png_read_memory(name, data, size, img, options, err);
+        rc = options->png_decoder == IMG_PNG_DECODER_LIBSPNG
+                 ? img_spng_read_memory(name, data, size, img, options, err)
+                 : img_png_read_memory(name, data, size, img, options, err);
     else if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
         rc = img_jpeg_read_memory(name, data, size, img, options, err);
     else if (size >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6'))

@@ -24,9 +24,26 @@ typedef enum img_format {
     IMG_FORMAT_PNM,
 } img_format;
 
+/* Which library decodes PNG files. Both run the same checks first and give the same
+ * pixels wherever both accept a file (tests/test_png_decoders.c); they differ in speed,
+ * in error wording, and in one leniency: libspng does not read a zlib stream past the
+ * last row, so a bad Adler-32 there (under a correct chunk CRC) passes. */
+typedef enum img_png_decoder {
+    IMG_PNG_DECODER_DEFAULT,   /* the faster one as measured: libpng (README: decode times) */
+    IMG_PNG_DECODER_LIBPNG,
+    IMG_PNG_DECODER_LIBSPNG,
+} img_png_decoder;
+
 typedef struct img_read_options {
     uint64_t max_pixels;   /* width * height limit checked before allocating; 0 = default */
+    img_png_decoder png_decoder;
 } img_read_options;
+
+/* "libpng" or "libspng" (DEFAULT names the decoder it stands for). */
+const char *img_png_decoder_name(img_png_decoder decoder);
+
+/* The decoder called name ("libspng", "libpng"); -1 for any other name. */
+int img_png_decoder_from_name(const char *name, img_png_decoder *decoder);
 
 /* Zero-initialised, every field means its default. */
 typedef struct img_write_options {

@@ -30,6 +30,17 @@ int img_io_write_failed(const char *name, int errnum, img_error *err)
     return img_fail(err, "%s: write failed: %s", name, strerror(errnum != 0 ? errnum : EIO));
 }
 
+/* One loop per channel count, so that the count is a constant the compiler can turn
+ * into shuffles (the generic loop over channels stays scalar). */
+#define IMG_DEINTERLEAVE(n)                                                               \
+    for (size_t x = 0; x < width; x++)                                                   \
+        for (int c = 0; c < (n); c++)                                                    \
+            dst[c][x] = src[x * (n) + (size_t)c]
+#define IMG_INTERLEAVE(n)                                                                 \
+    for (size_t x = 0; x < width; x++)                                                   \
+        for (int c = 0; c < (n); c++)                                                    \
+            dst[x * (n) + (size_t)c] = src[c][x]
+
 void img_deinterleave_row(img_image *img, int y, const uint8_t *src)
 {
     const int channels = img->channels;
@@ -38,12 +49,15 @@ void img_deinterleave_row(img_image *img, int y, const uint8_t *src)
         memcpy(img_row(img, 0, y), src, width);
         return;
     }
-    uint8_t *dst[IMG_MAX_CHANNELS] = {0};
+    uint8_t *restrict dst[IMG_MAX_CHANNELS] = {0};
     for (int c = 0; c < channels; c++)
         dst[c] = img_row(img, c, y);
-    for (size_t x = 0; x < width; x++)
-        for (int c = 0; c < channels; c++)
-            dst[c][x] = src[x * (size_t)channels + (size_t)c];
+    if (channels == 2)
+        IMG_DEINTERLEAVE(2);
+    else if (channels == 3)
+        IMG_DEINTERLEAVE(3);
+    else
+        IMG_DEINTERLEAVE(4);
 }
 
 void img_interleave_row(const img_image *img, int y, uint8_t *dst)
@@ -54,10 +68,13 @@ void img_interleave_row(const img_image *img, int y, uint8_t *dst)
         memcpy(dst, img_row(img, 0, y), width);
         return;
     }
-    const uint8_t *src[IMG_MAX_CHANNELS] = {0};
+    const uint8_t *restrict src[IMG_MAX_CHANNELS] = {0};
     for (int c = 0; c < channels; c++)
         src[c] = img_row(img, c, y);
-    for (size_t x = 0; x < width; x++)
-        for (int c = 0; c < channels; c++)
-            dst[x * (size_t)channels + (size_t)c] = src[c][x];
+    if (channels == 2)
+        IMG_INTERLEAVE(2);
+    else if (channels == 3)
+        IMG_INTERLEAVE(3);
+    else
+        IMG_INTERLEAVE(4);
 }

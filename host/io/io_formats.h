@@ -1,5 +1,5 @@
 /* Private interface between the I/O dispatcher (image_io.c) and the per-format codecs
- * (io_png.c, io_jpeg.c, io_pnm.c), whose shared helpers live in io_common.c. Nothing
+ * (io_png.c, io_spng.c, io_jpeg.c, io_pnm.c), whose shared helpers live in io_common.c. Nothing
  * outside host/io/ includes it.
  *
  * Readers decode from memory: image_io.c has already read the whole file, checked the
@@ -10,6 +10,7 @@
 #ifndef IMG_IO_IO_FORMATS_H
 #define IMG_IO_IO_FORMATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,12 +21,37 @@
 
 #define IMG_PNG_SIGNATURE_SIZE 8
 
+/* The two PNG decoders (options->png_decoder picks one): libpng (io_png.c, the default)
+ * and libspng (io_spng.c). Both run the same checks first and give the same pixels. */
 int img_png_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
                         const img_read_options *options, img_error *err);
+int img_spng_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
+                         const img_read_options *options, img_error *err);
 int img_jpeg_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
                          const img_read_options *options, img_error *err);
 int img_pnm_read_memory(const char *name, const uint8_t *data, size_t size, img_image *img,
                         const img_read_options *options, img_error *err);
+
+/* ---- What both PNG decoders check before their library sees the file (io_png.c) ---- */
+
+/* What the chunk walk learns. */
+typedef struct img_png_layout {
+    uint64_t raw_bytes;    /* filtered, uncompressed image data the IHDR implies */
+    uint64_t idat_bytes;   /* compressed image data the file holds */
+} img_png_layout;
+
+/* Every chunk up to IEND must lie inside the file (lengths are never believed beyond
+ * it); fills *layout. */
+int img_png_walk_chunks(const char *name, const uint8_t *data, size_t size,
+                        img_png_layout *layout, img_error *err);
+
+/* Once the header is read: a supported colour type, the size within the limits, and no
+ * more pixels than deflate could have packed into the file's IDAT bytes. *channels is
+ * the decoded image's: gray 1, gray+alpha 2, RGB or palette 3, RGBA 4, where a tRNS
+ * chunk adds alpha to gray, RGB and palette images. */
+int img_png_check_header(const char *name, uint32_t width, uint32_t height, int color_type,
+                         bool has_trns, const img_png_layout *layout,
+                         const img_read_options *options, int *channels, img_error *err);
 
 /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA, 8 bits per sample. */
 int img_png_write_stream(const char *name, FILE *fp, const img_image *img,

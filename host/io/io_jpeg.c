@@ -32,6 +32,9 @@
 #define IMG_JPEG_MAX_SCANS 1000
 #define IMG_JPEG_DEFAULT_QUALITY 90
 #define IMG_JPEG_OUTPUT_BUFFER 16384
+/* Rows asked of libjpeg per call: one iMCU row of 4:2:0 data, which it decodes in one go
+ * anyway; fewer calls, and the rows stay in cache until they are deinterleaved. */
+#define IMG_JPEG_BATCH_ROWS 16
 
 /* libjpeg's own allocations beyond the coefficient buffer (row and upsampling buffers,
  * tables) stay well below this even at 65500 pixels per side. */
@@ -259,22 +262,31 @@ static int img_jpeg_decode(img_jpeg_reader *r, const char *name, const uint8_t *
     if (img_io_alloc(name, img, (int)r->cinfo.output_width, (int)r->cinfo.output_height,
                      channels, options, err) != 0)
         return -1;
+    const size_t row_bytes = (size_t)img->width * (size_t)components;
     if (components > 1) {
-        r->row = malloc((size_t)img->width * (size_t)components);
+        r->row = malloc(row_bytes * IMG_JPEG_BATCH_ROWS);
         if (!r->row)
             return img_fail(err, "%s: JPEG: out of memory", name);
     }
     const unsigned invert = r->cinfo.saw_Adobe_marker ? 0xFFu : 0u;
     while (r->cinfo.output_scanline < r->cinfo.output_height) {
         const int y = (int)r->cinfo.output_scanline;
+        const int batch = (int)r->cinfo.output_height - y < IMG_JPEG_BATCH_ROWS
+                              ? (int)r->cinfo.output_height - y
+                              : IMG_JPEG_BATCH_ROWS;
         /* Gray rows land in the plane directly: the layouts already agree. */
-        JSAMPROW row = components == 1 ? img_row(img, 0, y) : r->row;
-        if (jpeg_read_scanlines(&r->cinfo, &row, 1) != 1)
+        JSAMPROW rows[IMG_JPEG_BATCH_ROWS];
+        for (int i = 0; i < batch; i++)
+            rows[i] = components == 1 ? img_row(img, 0, y + i) : r->row + row_bytes * (size_t)i;
+        const int got = (int)jpeg_read_scanlines(&r->cinfo, rows, (JDIMENSION)batch);
+        if (got < 1)
             return img_fail(err, "%s: JPEG: decoder stopped early", name);
-        if (cmyk)
-            img_jpeg_cmyk_row(img, y, r->row, invert);
-        else if (components > 1)
-            img_deinterleave_row(img, y, r->row);
+        for (int i = 0; i < got && components > 1; i++) {
+            if (cmyk)
+                img_jpeg_cmyk_row(img, y + i, rows[i], invert);
+            else
+                img_deinterleave_row(img, y + i, rows[i]);
+        }
     }
     jpeg_finish_decompress(&r->cinfo);
     if (r->jerr.pub.num_warnings > 0)
@@ -360,13 +372,25 @@ static int img_jpeg_encode(img_jpeg_writer *w, const char *name, const img_image
     jpeg_set_quality(&w->cinfo, quality, TRUE);
     jpeg_start_compress(&w->cinfo, TRUE);
 
-    w->row = malloc((size_t)img->width * (size_t)img->channels);
+    const size_t row_bytes = (size_t)img->width * (size_t)img->channels;
+    w->row = malloc(row_bytes * IMG_JPEG_BATCH_ROWS);
     if (!w->row)
         return img_fail(err, "%s: JPEG: out of memory", name);
     while (w->cinfo.next_scanline < w->cinfo.image_height) {
-        img_interleave_row(img, (int)w->cinfo.next_scanline, w->row);
-        JSAMPROW row = w->row;
-        jpeg_write_scanlines(&w->cinfo, &row, 1);
+        const int y = (int)w->cinfo.next_scanline;
+        const int batch = img->height - y < IMG_JPEG_BATCH_ROWS ? img->height - y
+                                                                : IMG_JPEG_BATCH_ROWS;
+        /* Gray rows go from the plane directly: the layouts already agree. */
+        JSAMPROW rows[IMG_JPEG_BATCH_ROWS];
+        for (int i = 0; i < batch; i++) {
+            if (img->channels == 1) {
+                rows[i] = img_row(img, 0, y + i);
+            } else {
+                rows[i] = w->row + row_bytes * (size_t)i;
+                img_interleave_row(img, y + i, rows[i]);
+            }
+        }
+        jpeg_write_scanlines(&w->cinfo, rows, (JDIMENSION)batch);
     }
     jpeg_finish_compress(&w->cinfo);
     return 0;

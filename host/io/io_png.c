@@ -1,4 +1,5 @@
-/* PNG reading through libpng (writing is png_encode.c's).
+/* PNG reading through libpng (writing is png_encode.c's), and the checks every PNG
+ * decoder runs first (io_spng.c is the other decoder).
  *
  * libpng reports errors by longjmp. Each function that calls setjmp keeps all of its
  * state behind a pointer owned by its caller, so nothing it changes is a local that
@@ -57,11 +58,6 @@ static void img_png_read_data(png_structp png, png_bytep out, size_t length)
     io->pos += length;
 }
 
-/* What the chunk walk learns before libpng sees the file. */
-typedef struct img_png_layout {
-    uint64_t raw_bytes;    /* filtered, uncompressed image data the IHDR implies */
-    uint64_t idat_bytes;   /* compressed image data the file holds */
-} img_png_layout;
 
 /* deflate cannot expand data by more than about 1032:1 (a 258-byte match in under two
  * bits), so image data beyond that ratio to the IDAT bytes cannot be in the file. The
@@ -77,8 +73,8 @@ static uint32_t img_png_be32(const uint8_t *p)
 /* Walks the chunk headers, so that no length a chunk claims is ever believed beyond
  * what the file holds: libpng would allocate a chunk's claimed length before reading
  * it (a 60-byte file claiming a 2 GiB tEXt cost 2 GB and seconds). CRCs, chunk order
- * and contents stay libpng's business. */
-static int img_png_walk_chunks(const char *name, const uint8_t *data, size_t size,
+ * and contents stay the decoder's business. */
+int img_png_walk_chunks(const char *name, const uint8_t *data, size_t size,
                                img_png_layout *layout, img_error *err)
 {
     memset(layout, 0, sizeof *layout);
@@ -124,8 +120,9 @@ static int img_png_walk_chunks(const char *name, const uint8_t *data, size_t siz
     }
 }
 
-/* Channels after the expansions img_png_decode asks for, known from the header alone
- * so the size can be checked before libpng allocates row buffers. */
+/* Channels after the expansions img_png_decode asks for (and io_spng.c makes the same
+ * way), known from the header alone so the size can be checked before any decoder
+ * allocates row buffers. */
 static int img_png_output_channels(int color_type, bool has_trns)
 {
     switch (color_type) {
@@ -143,6 +140,24 @@ static int img_png_output_channels(int color_type, bool has_trns)
     }
 }
 
+int img_png_check_header(const char *name, uint32_t width, uint32_t height, int color_type,
+                         bool has_trns, const img_png_layout *layout,
+                         const img_read_options *options, int *channels, img_error *err)
+{
+    *channels = img_png_output_channels(color_type, has_trns);
+    if (*channels == 0)
+        return img_fail(err, "%s: PNG: unsupported colour type %d", name, color_type);
+    if (img_io_check_size(name, width, height, *channels, options, err) != 0)
+        return -1;
+    /* The pixel limit alone would let a 100-byte file claim 2^28 pixels. */
+    if (layout->raw_bytes >
+        layout->idat_bytes * IMG_PNG_DEFLATE_MAX_RATIO + IMG_PNG_DEFLATE_SLACK)
+        return img_fail(err, "%s: PNG: header claims %" PRIu32 "x%" PRIu32 " pixels, more "
+                             "than its %" PRIu64 " bytes of image data can hold", name,
+                        width, height, layout->idat_bytes);
+    return 0;
+}
+
 static int img_png_decode(img_png_reader *r, const char *name, const img_png_layout *layout,
                           img_image *img, const img_read_options *options, img_error *err)
 {
@@ -155,17 +170,10 @@ static int img_png_decode(img_png_reader *r, const char *name, const img_png_lay
     png_get_IHDR(r->png, r->info, &width, &height, &bit_depth, &color_type, &interlace, NULL,
                  NULL);
     const bool has_trns = png_get_valid(r->png, r->info, PNG_INFO_tRNS) != 0;
-    const int channels = img_png_output_channels(color_type, has_trns);
-    if (channels == 0)
-        return img_fail(err, "%s: PNG: unsupported colour type %d", name, color_type);
-    if (img_io_check_size(name, width, height, channels, options, err) != 0)
+    int channels;
+    if (img_png_check_header(name, width, height, color_type, has_trns, layout, options,
+                             &channels, err) != 0)
         return -1;
-    /* The pixel limit alone would let a 100-byte file claim 2^28 pixels. */
-    if (layout->raw_bytes >
-        layout->idat_bytes * IMG_PNG_DEFLATE_MAX_RATIO + IMG_PNG_DEFLATE_SLACK)
-        return img_fail(err, "%s: PNG: header claims %" PRIu32 "x%" PRIu32 " pixels, more "
-                             "than its %" PRIu64 " bytes of image data can hold", name,
-                        (uint32_t)width, (uint32_t)height, layout->idat_bytes);
 
     /* Every conversion is exact integer arithmetic: no gamma or colour management, so
      * the same file decodes to the same bytes everywhere. */
