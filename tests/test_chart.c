@@ -20,7 +20,7 @@
 
 static const char *const chart_names[] = {"throughput", "speedup",  "threads_scaling",
                                           "simd_levels", "breakdown", "timeline",
-                                          "roofline"};
+                                          "roofline"};   /* job needs bench --input */
 #define CHART_NAMES (sizeof chart_names / sizeof chart_names[0])
 
 /* ---- helpers ---- */
@@ -1043,6 +1043,34 @@ Test(binary_chart, bench_draws_its_charts, .timeout = 120)
               "%s", r.out);
     assert_png(dir, "throughput");
     char *html = slurp_in(dir, "index.html");
+    assert_links_exist(dir, html);
+    free(html);
+    remove_tree(dir);
+}
+
+/* Issue 13, item 4: bench --input draws where the whole job's time goes, and the page
+ * shows it with the whole-job rows marked in the results table. */
+Test(binary_chart, bench_input_draws_the_job_chart, .timeout = 120)
+{
+    cr_assert(img_gnuplot_available(), "gnuplot-nox is needed for this test (.ci/setup)");
+    char dir[256], in[320];
+    make_temp_dir(dir, sizeof dir, "bench-job");
+    snprintf(in, sizeof in, "%s/in.png", dir);
+    result r;
+    RUN(&r, NULL, NULL, "run", "--size", "64x48", "--output", in);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    RUN(&r, NULL, NULL, "bench", "--backends", "serial", "--input", in, "--reps", "1",
+        "--min-time", "0", "--out", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert_null(strstr(r.out, "chart job skipped"), "%s", r.out);
+    assert_png(dir, "job");
+    char *text = slurp_in(dir, "chart-data/job.dat");
+    cr_assert(strstr(text, "\n\"serial\" ") != NULL, "%s", text);
+    free(text);
+    char *html = slurp_in(dir, "index.html");
+    cr_assert(strstr(html, "<figure id=\"chart-job\">\n<svg ") != NULL, "no job chart in the page");
+    cr_assert(strstr(html, "<td>serial (whole job)</td>") != NULL, "the verdicts list the whole job");
+    cr_assert(strstr(html, "<td>whole</td>") != NULL, "the results mark the whole-job row");
     assert_links_exist(dir, html);
     free(html);
     remove_tree(dir);
