@@ -33,7 +33,8 @@ static double percent_of(double part, double total)
 }
 
 /* Two lines after run's report: each part in ms and as a share of the total (the
- * remainder, "other", is checking the output, probing, allocating, the trace), then
+ * remainder, "other", is checking the output, probing, planning, allocating the
+ * output, --autotune's untimed run and the trace file), then
  * Amdahl's ceiling and what made this first run of the pipeline slower than a warm
  * one. minor/major_faults are those of the pipeline run; scratch_grows is the
  * backend's count of scratch allocations during it (-1: it keeps none). */
