@@ -20,7 +20,7 @@
 
 static const char *const chart_names[] = {"throughput", "speedup",  "threads_scaling",
                                           "simd_levels", "breakdown", "timeline",
-                                          "roofline"};
+                                          "roofline"};   /* job needs bench --input */
 #define CHART_NAMES (sizeof chart_names / sizeof chart_names[0])
 
 /* ---- helpers ---- */
@@ -371,8 +371,14 @@ Test(chart_prepare, fixture_exact_data)
     cr_assert_eq(img_chart_prepare(FIXTURE, dir, &s, &err), 0, "%s", err.message);
     cr_assert_eq(s.rows, 27);
     cr_assert_eq(s.timed_rows, 24);
+    /* The fixture is a bench.csv from before the job column: every row is a pipeline
+     * row, every chart of them is drawn, and only the whole-job chart is skipped. */
     for (int id = 0; id < IMG_CHART_COUNT; id++)
-        cr_assert(s.ready[id], "%s not ready: %s", img_chart_name((img_chart_id)id), s.skipped[id]);
+        if (id != IMG_CHART_JOB)
+            cr_assert(s.ready[id], "%s not ready: %s", img_chart_name((img_chart_id)id),
+                      s.skipped[id]);
+    cr_assert_not(s.ready[IMG_CHART_JOB]);
+    cr_assert_str_eq(s.skipped[IMG_CHART_JOB], "bench was run without --input: no whole-job rows");
     cr_assert_str_eq(s.caption, "Example CPU @ 3.00GHz <fixture>, 4 cores, 2025-01-15T10:20:30Z");
 
     /* Throughput: MP/s at the median, at q3 and q1 (2073600 px / 0.0206 s, / 0.0196 s). */
@@ -572,6 +578,72 @@ Test(chart_prepare, skip_reasons_tell_what_was_not_run)
     cr_assert_str_eq(s.skipped[IMG_CHART_ROOFLINE], "no row was bit-exact and timed");
     cr_assert_str_eq(s.skipped[IMG_CHART_SPEEDUP],
                      "the serial backend was not run: there is no baseline to compare with");
+    remove_tree(dir);
+}
+
+/* Issue 13, item 4: the whole job's chart. bench --input adds per backend a row with
+ * job "whole" whose decode_s, pipeline_s and encode_s are the medians of the parts;
+ * job.dat stacks them and gives Amdahl's ceiling, (decode + pipeline + encode) /
+ * (decode + encode). The pipeline charts ignore those rows. */
+#define JOB_HEADER                                                                         \
+    "backend,setting,simd,threads,cpus,width,height,verdict,reps,median_s,q1_s,q3_s,"      \
+    "mpix_per_s,job,decode_s,pipeline_s,encode_s,note\n"
+
+Test(chart_prepare, job_stacks_the_whole_rows_with_amdahls_ceiling)
+{
+    char dir[256], data[300], path[400];
+    make_temp_dir(dir, sizeof dir, "chart-job");
+    snprintf(data, sizeof data, "%s/chart-data", dir);
+    snprintf(path, sizeof path, "%s/bench.csv", dir);
+    write_text(path, JOB_HEADER
+               "serial,default,,1,all,640,480,bit-exact,10,0.020,0.019,0.021,15.36,pipeline,,,,\n"
+               "simd,default,,1,all,640,480,bit-exact,10,0.002,0.0019,0.0021,153.6,pipeline,,,,\n"
+               "opencl,default,,1,all,640,480,MISMATCH,0,,,,,pipeline,,,,not timed\n"
+               "serial,default,,1,all,640,480,bit-exact,10,0.030,0.029,0.031,10.24,whole,"
+               "0.004,0.020,0.006,\n"
+               "simd,default,,1,all,640,480,bit-exact,10,0.0125,0.012,0.013,24.58,whole,"
+               "0.004,0.002,0.006,\n");
+    img_chart_summary s;
+    img_error err;
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert(s.ready[IMG_CHART_JOB], "%s", s.skipped[IMG_CHART_JOB]);
+    cr_assert_eq(s.timed_rows, 4);
+    char *text = slurp_in(data, "job.dat");
+    ASSERT_LINE(text, "\"backend\" \"decode\" \"pipeline\" \"encode\" \"whole job (median)\" "
+                      "\"pipeline %\" \"ceiling\"");
+    /* 20 of 30 ms in the pipeline: at most 30 / 10 = 3 times faster without it. */
+    ASSERT_LINE(text, "\"serial\" 4.0000 20.0000 6.0000 30.0000 66.7 3.000");
+    ASSERT_LINE(text, "\"simd\" 4.0000 2.0000 6.0000 12.5000 16.7 1.200");
+    cr_assert_null(strstr(text, "opencl"), "a backend without a whole-job row has no bar");
+    free(text);
+    text = slurp_in(data, "job_info.dat");
+    ASSERT_LINE(text, "\"at 640x480: decode + pipeline + encode, in memory\" 2.000");
+    free(text);
+    /* The pipeline charts see only the pipeline rows: serial at 15.36 MP/s, not 10.24. */
+    text = slurp_in(data, "throughput.dat");
+    cr_assert(strstr(text, "\"serial\" 15.360") != NULL, "%s", text);
+    cr_assert_null(strstr(text, "10.240"), "a whole-job row on the throughput chart: %s", text);
+    free(text);
+    text = slurp_in(data, "speedup.dat");
+    ASSERT_LINE(text, "\"simd\" 10.000 9.524 10.526");
+    free(text);
+
+    /* Whole rows that are not timed: the reason says so, not "without --input". */
+    write_text(path, JOB_HEADER
+               "serial,default,,1,all,640,480,bit-exact,10,0.020,0.019,0.021,15.36,pipeline,,,,\n"
+               "serial,default,,1,all,640,480,ERROR,0,,,,,whole,,,,x.png: unknown output format\n");
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert_not(s.ready[IMG_CHART_JOB]);
+    cr_assert_str_eq(s.skipped[IMG_CHART_JOB],
+                     "no whole-job row was bit-exact and timed with its decode, pipeline and "
+                     "encode parts");
+    cr_assert(s.ready[IMG_CHART_THROUGHPUT], "%s", s.skipped[IMG_CHART_THROUGHPUT]);
+
+    /* No whole rows (bench without --input), with the job column. */
+    write_text(path, JOB_HEADER
+               "serial,default,,1,all,640,480,bit-exact,10,0.020,0.019,0.021,15.36,pipeline,,,,\n");
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert_str_eq(s.skipped[IMG_CHART_JOB], "bench was run without --input: no whole-job rows");
     remove_tree(dir);
 }
 
@@ -966,8 +1038,39 @@ Test(binary_chart, bench_draws_its_charts, .timeout = 120)
     cr_assert(strstr(r.out, "chart speedup skipped: only serial was run: nothing to compare "
                             "with it\n") != NULL,
               "%s", r.out);
+    cr_assert(strstr(r.out, "chart job skipped: bench was run without --input: no whole-job "
+                            "rows\n") != NULL,
+              "%s", r.out);
     assert_png(dir, "throughput");
     char *html = slurp_in(dir, "index.html");
+    assert_links_exist(dir, html);
+    free(html);
+    remove_tree(dir);
+}
+
+/* Issue 13, item 4: bench --input draws where the whole job's time goes, and the page
+ * shows it with the whole-job rows marked in the results table. */
+Test(binary_chart, bench_input_draws_the_job_chart, .timeout = 120)
+{
+    cr_assert(img_gnuplot_available(), "gnuplot-nox is needed for this test (.ci/setup)");
+    char dir[256], in[320];
+    make_temp_dir(dir, sizeof dir, "bench-job");
+    snprintf(in, sizeof in, "%s/in.png", dir);
+    result r;
+    RUN(&r, NULL, NULL, "run", "--size", "64x48", "--output", in);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    RUN(&r, NULL, NULL, "bench", "--backends", "serial", "--input", in, "--reps", "1",
+        "--min-time", "0", "--out", dir);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert_null(strstr(r.out, "chart job skipped"), "%s", r.out);
+    assert_png(dir, "job");
+    char *text = slurp_in(dir, "chart-data/job.dat");
+    cr_assert(strstr(text, "\n\"serial\" ") != NULL, "%s", text);
+    free(text);
+    char *html = slurp_in(dir, "index.html");
+    cr_assert(strstr(html, "<figure id=\"chart-job\">\n<svg ") != NULL, "no job chart in the page");
+    cr_assert(strstr(html, "<td>serial (whole job)</td>") != NULL, "the verdicts list the whole job");
+    cr_assert(strstr(html, "<td>whole</td>") != NULL, "the results mark the whole-job row");
     assert_links_exist(dir, html);
     free(html);
     remove_tree(dir);

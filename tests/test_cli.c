@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,224 @@ Test(binary, batch_skips_a_bad_file_and_reports_it, .timeout = 120)
     snprintf(path, sizeof path, "%s/bad.png", out);
     cr_assert_eq(access(path, F_OK), -1, "no output for the bad file");
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", in, out);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* ---- issue 13: where the whole job's time goes ---- */
+
+/* Reads "NAME V UNIT (P%)" parts after `label` up to ';', then "total T UNIT": each
+ * part's value and share into the arrays (up to max), the total into *total. Returns
+ * the number of parts. */
+static int parse_parts(const char *text, const char *label, const char *unit, char names[][16],
+                       double *values, double *percents, int max, double *total)
+{
+    const char *p = strstr(text, label);
+    cr_assert_not_null(p, "no '%s' in:\n%s", label, text);
+    p += strlen(label);
+    int n = 0;
+    char fmt[64];
+    snprintf(fmt, sizeof fmt, " %%15[a-z] %%lf %s (%%lf%%%%)%%n", unit);
+    for (;;) {
+        int used = 0;
+        double percent = 0;
+        cr_assert_lt(n, max);
+        if (sscanf(p, fmt, names[n], &values[n], &percent, &used) < 3 || used == 0)
+            break;
+        if (percents)
+            percents[n] = percent;
+        n++;
+        p += used;
+        if (*p == ',')
+            p++;
+        else
+            break;
+    }
+    snprintf(fmt, sizeof fmt, "; total %%lf %s", unit);
+    cr_assert_eq(sscanf(p, fmt, total), 1, "no total after the parts: %s", p);
+    return n;
+}
+
+Test(binary, run_says_where_the_whole_jobs_time_went, .timeout = 60)
+{
+    char dir[] = "/tmp/imgpipe-run-job.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char in[300], out[300];
+    snprintf(in, sizeof in, "%s/in.png", dir);
+    snprintf(out, sizeof out, "%s/out.png", dir);
+    result r;
+    RUN(&r, "run", "--size", "96x64", "--output", in);   /* a 48x32 PNG (scale 0.5) */
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    /* Without --input the picture is rendered, not decoded: the part says so. */
+    cr_assert(strstr(r.err, "  whole job: render ") != NULL, "%s", r.err);
+    RUN(&r, "run", "--input", in, "--output", out);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    /* The existing two lines come first, unchanged; the new ones follow. */
+    cr_assert(strncmp(r.err, "serial: 48x32 x3 -> 24x16 in ", 29) == 0, "%s", r.err);
+    const char *wall = strstr(r.err, "\n  wall ");
+    const char *job = strstr(r.err, "\n  whole job: ");
+    cr_assert(wall && job && wall < job, "%s", r.err);
+    char names[8][16];
+    double ms[8], pct[8], total;
+    int n = parse_parts(job, "whole job:", "ms", names, ms, pct, 8, &total);
+    cr_assert_eq(n, 6, "%s", job);
+    static const char *const expected[] = {"decode", "init", "pipeline", "encode", "write",
+                                           "other"};
+    double sum = 0, pct_sum = 0;
+    for (int i = 0; i < n; i++) {
+        cr_assert_str_eq(names[i], expected[i]);
+        cr_assert_geq(ms[i], 0.0, "%s", names[i]);
+        cr_assert_geq(pct[i], 0.0, "%s", names[i]);
+        sum += ms[i];
+        pct_sum += pct[i];
+    }
+    cr_assert_gt(total, 0.0);
+    /* Each part is printed to 0.01 ms and 0.1 %: six roundings at most. */
+    cr_assert_leq(fabs(sum - total), 6 * 0.005 + 1e-9, "parts %.3f vs total %.3f", sum, total);
+    cr_assert_leq(fabs(pct_sum - 100.0), 6 * 0.05 + 1e-9, "shares add up to %.2f%%", pct_sum);
+    /* Amdahl's ceiling is total / (total - pipeline), to the printed precision. */
+    double share, ceiling;
+    const char *amdahl = strstr(r.err, "  Amdahl: the pipeline is ");
+    cr_assert_not_null(amdahl, "%s", r.err);
+    cr_assert_eq(sscanf(amdahl, "  Amdahl: the pipeline is %lf%% of the job; if it took no time "
+                                "the job would be %lfx faster at most.",
+                        &share, &ceiling),
+                 2, "%s", amdahl);
+    cr_assert_float_eq(ceiling, total / (total - ms[2]), 0.02, "ceiling %.2f", ceiling);
+    cr_assert(strstr(amdahl, "page faults") != NULL, "%s", amdahl);
+    cr_assert_eq(access(out, F_OK), 0);
+    snprintf(out, sizeof out, "rm -rf '%s'", dir);
+    cr_assert_eq(system(out), 0);
+}
+
+Test(binary, batch_reports_the_stage_sums, .timeout = 120)
+{
+    char in[] = "/tmp/imgpipe-batch-sums-in.XXXXXX", out[] = "/tmp/imgpipe-batch-sums-out.XXXXXX";
+    cr_assert_not_null(mkdtemp(in));
+    cr_assert_not_null(mkdtemp(out));
+    char path[512], cmd[1200];
+    result r;
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/img%d.%s", in, i, i == 2 ? "ppm" : "png");
+        RUN(&r, "run", "--size", "48x32", "--output", path);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+    }
+    RUN(&r, "batch", "--input-dir", in, "--output-dir", out, "--jobs", "2", "--compare");
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    /* The existing lines stay; the sums and the busiest stage follow them. */
+    cr_assert(strstr(r.out, "  sequential loop (--compare):") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "  overlapped (2 readers, 2 writers):") != NULL, "%s", r.out);
+    const char *sums = strstr(r.out, "  stage time summed over files: ");
+    cr_assert_not_null(sums, "%s", r.out);
+    double decode, pipeline, encode, write, wall;
+    cr_assert_eq(sscanf(sums,
+                        "  stage time summed over files: decode %lf s, pipeline %lf s, encode "
+                        "%lf s, write %lf s; wall %lf s",
+                        &decode, &pipeline, &encode, &write, &wall),
+                 5, "%s", sums);
+    /* Tiny images: the pipeline may print as 0.000 s; the codecs and the file system
+     * take longer. */
+    cr_assert(decode >= 0 && pipeline >= 0 && encode >= 0 && write >= 0, "%s", sums);
+    cr_assert(wall > 0 && decode + encode + write > 0, "%s", sums);
+    char busiest[32];
+    double per_thread;
+    cr_assert_eq(sscanf(strstr(sums, "\n  busiest: "), "\n  busiest: %31[a-z +], %lf s per thread",
+                        busiest, &per_thread),
+                 2, "%s", sums);
+    /* Its time per thread is the largest of the three, read back from the sums. */
+    double by_stage[3] = {decode / 2, pipeline, (encode + write) / 2};
+    double largest = by_stage[0] > by_stage[1] ? by_stage[0] : by_stage[1];
+    largest = by_stage[2] > largest ? by_stage[2] : largest;
+    cr_assert_float_eq(per_thread, largest, 0.0011, "%s", sums);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", in, out);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* The column of a CSV header line, or -1. Plain names only (no quotes). */
+static int csv_column(const char *header, const char *name)
+{
+    int col = 0;
+    size_t len = strlen(name);
+    for (const char *p = header; *p && *p != '\n'; col++) {
+        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\n'))
+            return col;
+        while (*p && *p != ',' && *p != '\n')
+            p++;
+        if (*p == ',')
+            p++;
+    }
+    return -1;
+}
+
+/* Field `col` of the line at p (unquoted fields), into buf. */
+static void csv_get(const char *p, int col, char *buf, size_t len)
+{
+    for (int c = 0; c < col; c++) {
+        while (*p && *p != ',' && *p != '\n')
+            p++;
+        cr_assert_eq(*p, ',', "row too short");
+        p++;
+    }
+    size_t n = strcspn(p, ",\n");
+    snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), p);
+}
+
+Test(binary, bench_input_adds_whole_job_rows, .timeout = 120)
+{
+    char dir[] = "/tmp/imgpipe-bench-whole.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char in[300], path[300], cmd[400];
+    snprintf(in, sizeof in, "%s/tiny.png", dir);
+    result r;
+    RUN(&r, "run", "--size", "40x30", "--output", in);   /* a 20x15 PNG */
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    snprintf(path, sizeof path, "%s/out", dir);
+    RUN(&r, "bench", "--backends", "serial", "--input", in, "--reps", "3", "--warmup", "1",
+        "--min-time", "0", "--out", path);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    /* Printed in a table of its own, after the pipeline rows. */
+    const char *table = strstr(r.out, "\nwhole job: ");
+    cr_assert_not_null(table, "%s", r.out);
+    cr_assert(strstr(table, "serial        default            20x15       ok") != NULL, "%s",
+              r.out);
+    char *text = malloc(1 << 20);
+    snprintf(path, sizeof path, "%s/out/bench.csv", dir);
+    test_read_file(path, text, 1 << 20);
+    int job = csv_column(text, "job"), decode = csv_column(text, "decode_s");
+    int pipeline = csv_column(text, "pipeline_s"), encode = csv_column(text, "encode_s");
+    int median = csv_column(text, "median_s"), verdict = csv_column(text, "verdict");
+    cr_assert(job >= 0 && decode >= 0 && pipeline >= 0 && encode >= 0, "%s", text);
+    cr_assert_eq(count_lines(text), 3, "header, the pipeline row, the whole-job row:\n%s", text);
+    const char *rows[2];
+    rows[0] = strchr(text, '\n') + 1;
+    rows[1] = strchr(rows[0], '\n') + 1;
+    char field[64];
+    csv_get(rows[0], job, field, sizeof field);
+    cr_assert_str_eq(field, "pipeline");
+    csv_get(rows[0], decode, field, sizeof field);
+    cr_assert_str_eq(field, "", "a pipeline row has no decode part");
+    csv_get(rows[1], job, field, sizeof field);
+    cr_assert_str_eq(field, "whole");
+    csv_get(rows[1], verdict, field, sizeof field);
+    cr_assert_str_eq(field, "bit-exact");
+    double parts[3], whole;
+    const int cols[3] = {decode, pipeline, encode};
+    for (int k = 0; k < 3; k++) {
+        csv_get(rows[1], cols[k], field, sizeof field);
+        parts[k] = strtod(field, NULL);
+        cr_assert_gt(parts[k], 0.0, "part %d: '%s'", k, field);
+    }
+    csv_get(rows[1], median, field, sizeof field);
+    whole = strtod(field, NULL);
+    cr_assert_gt(whole, parts[0], "the whole job includes its decode");
+    cr_assert_gt(whole, parts[2], "and its encode");
+    cr_assert(strstr(rows[1], "decode=") != NULL, "the breakdown names the parts: %s", rows[1]);
+    snprintf(path, sizeof path, "%s/out/bench.json", dir);
+    test_read_file(path, text, 1 << 20);
+    cr_assert_not_null(json_value(text), "bench.json does not parse");
+    cr_assert(strstr(text, "\"job\": \"whole\"") != NULL, "%s", text);
+    cr_assert(strstr(text, "\"encode\": ") != NULL, "%s", text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
 

@@ -245,8 +245,9 @@ Test(bench_fields, csv_header_is_unchanged)
         "backend,setting,simd,threads,cpus,width,height,channels,out_width,out_height,"
         "verdict,reps,median_s,min_s,max_s,q1_s,q3_s,iqr_s,mpix_per_s,gb_per_s,"
         "bandwidth_fraction,speedup_vs_serial,speedup_vs_1_thread,parallel_efficiency,"
-        "cpu_s_per_run,cpu_per_wall,vcsw_per_run,ivcsw_per_run,init_s,cold_s,build_s,upload_s,"
-        "kernel_s,download_s,stage_brightness_s,stage_contrast_s,stage_blur_s,stage_resize_s,"
+        "cpu_s_per_run,cpu_per_wall,vcsw_per_run,ivcsw_per_run,init_s,cold_s,madds_per_pixel,job,"
+        "build_s,upload_s,"
+        "kernel_s,download_s,decode_s,pipeline_s,encode_s,stage_brightness_s,stage_contrast_s,stage_blur_s,stage_resize_s,"
         "cpus_used_per_run,cpus_ran_on,disturbed,breakdown,note\n");
     free(text);
     for (int i = 0; i < IMG_BENCH_FIELDS; i++)

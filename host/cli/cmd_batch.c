@@ -16,7 +16,13 @@
  * loop that writes into a scratch folder inside OUT (same file system, so its writes
  * cost what the real ones do), removed afterwards; then the real run, and both are
  * timed. A file that fails is reported by name once and skipped; the exit status is
- * 1 when any failed. */
+ * 1 when any failed.
+ *
+ * Which stage limits the throughput is measured, not guessed: every decode, pipeline
+ * run, encode and write is timed, and the overlapped run's sums are reported beside
+ * its wall time. A stage's sum divided by the threads that run it (readers, the one
+ * pipeline thread, writers) is how long those threads were busy with it; the largest
+ * is the bottleneck. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -120,6 +126,12 @@ static void queue_producer_done(queue *q)
     pthread_mutex_unlock(&q->lock);
 }
 
+/* Seconds spent in each stage, summed over files (and so over the threads that ran
+ * them, which overlap: the sums can exceed the wall time). */
+typedef struct stage_seconds {
+    double decode, pipeline, encode, write;
+} stage_seconds;
+
 typedef struct batch {
     const img_cli *cli;
     const img_backend *backend;
@@ -132,6 +144,7 @@ typedef struct batch {
     int next_job;
     int failed;
     double megapixels;       /* of the images written by the run in progress */
+    stage_seconds busy;      /* summed over the files of the run in progress */
 
     int encode_threads;      /* threads each PNG encode may use; 0 = --threads or all */
 
@@ -164,10 +177,20 @@ static void report_failure(batch *b, job *j)
     img_image_free(&j->dst);
 }
 
+static void add_busy(batch *b, double *stage, double seconds)
+{
+    pthread_mutex_lock(&b->lock);
+    *stage += seconds;
+    pthread_mutex_unlock(&b->lock);
+}
+
 static int decode(batch *b, job *j)
 {
     img_read_options ro = {.max_pixels = b->cli->max_pixels, .png_decoder = b->cli->png_decoder};
-    if (img_read_file(j->in_path, &j->src, &ro, &j->err) != 0)
+    double t0 = img_now();
+    int rc = img_read_file(j->in_path, &j->src, &ro, &j->err);
+    add_busy(b, &b->busy.decode, img_now() - t0);
+    if (rc != 0)
         return -1;
     j->megapixels = (double)j->src.width * j->src.height / 1e6;
     return 0;
@@ -183,8 +206,11 @@ static int process(batch *b, job *j)
     if (rc == 0)
         rc = img_image_alloc(&j->dst, plan.out_width, plan.out_height, j->src.channels,
                              b->cli->max_pixels, &inner);
-    if (rc == 0)
+    if (rc == 0) {
+        double t0 = img_now();
         rc = b->backend->run_pipeline(b->state, &j->dst, &j->src, &plan, &inner);
+        add_busy(b, &b->busy.pipeline, img_now() - t0);
+    }
     /* The inner message goes through a copy: img_fail must not read what it writes. */
     if (rc != 0)
         img_fail(&j->err, "%s: %s", j->in_path, inner.message);
@@ -193,13 +219,25 @@ static int process(batch *b, job *j)
     return rc;
 }
 
-static int encode(const batch *b, job *j, const char *path)
+/* img_write_file in its two halves, each timed: encoding into memory, then the
+ * atomic write of the bytes. */
+static int encode(batch *b, job *j, const char *path)
 {
     img_write_options wo = img_write_options_from_cli(b->cli);
     if (b->encode_threads > 0)
         wo.threads = b->encode_threads;
-    int rc = img_write_file(path, &j->dst, &wo, &j->err);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    double t0 = img_now();
+    int rc = img_write_memory(path, &j->dst, &wo, &data, &size, &j->err);
+    double t1 = img_now();
+    add_busy(b, &b->busy.encode, t1 - t0);
     img_image_free(&j->dst);
+    if (rc == 0) {
+        rc = img_write_encoded(path, data, size, &j->err);
+        add_busy(b, &b->busy.write, img_now() - t1);
+    }
+    free(data);
     return rc;
 }
 
@@ -265,6 +303,7 @@ static int run_overlapped(batch *b, int threads, img_error *err)
      * oversubscribe them. */
     const int encode_cores = img_write_options_from_cli(b->cli).threads;
     b->encode_threads = encode_cores / threads > 1 ? encode_cores / threads : 1;
+    b->busy = (stage_seconds){0};
     if (queue_init(&b->decoded, threads, threads) != 0 ||
         queue_init(&b->processed, threads, 1) != 0) {
         queue_destroy(&b->decoded);
@@ -496,6 +535,31 @@ static double per_second(double amount, double seconds)
     return seconds > 0 ? amount / seconds : 0;
 }
 
+/* The overlapped run's stage sums and which stage limited it: each sum divided by
+ * the threads that ran the stage is their busy time, and the stage whose threads were
+ * busiest bounds the throughput (encode and write share the writer threads). */
+static void print_stage_sums(const stage_seconds *busy, int threads, double wall_s)
+{
+    printf("  stage time summed over files: decode %.3f s, pipeline %.3f s, encode %.3f s, "
+           "write %.3f s; wall %.3f s\n",
+           busy->decode, busy->pipeline, busy->encode, busy->write, wall_s);
+    const struct {
+        const char *name;
+        double per_thread;
+        int threads;
+    } stages[] = {{"decode", busy->decode / threads, threads},
+                  {"pipeline", busy->pipeline, 1},
+                  {"encode + write", (busy->encode + busy->write) / threads, threads}};
+    int limit = 0;
+    for (int i = 1; i < 3; i++)
+        if (stages[i].per_thread > stages[limit].per_thread)
+            limit = i;
+    printf("  busiest: %s, %.3f s per thread (%d thread%s, %.0f%% of the wall time)\n",
+           stages[limit].name, stages[limit].per_thread, stages[limit].threads,
+           stages[limit].threads == 1 ? "" : "s",
+           wall_s > 0 ? 100.0 * stages[limit].per_thread / wall_s : 0.0);
+}
+
 int img_cmd_batch(const img_cli *cli)
 {
     img_error err = {{0}};
@@ -639,6 +703,7 @@ int img_cmd_batch(const img_cli *cli)
     if (cli->compare)
         printf("  %.2fx", per_second(sequential_s, overlapped_s));
     printf("\n");
+    print_stage_sums(&b.busy, threads, overlapped_s);
     status = b.failed || compare_only_failures ? IMG_EXIT_FAILURE : IMG_EXIT_OK;
     err.message[0] = '\0';
 out:

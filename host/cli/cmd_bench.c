@@ -5,7 +5,13 @@
  * backend that differs is reported and never timed), warm-up runs, then repetitions
  * until both --reps and --min-time are reached. Reported: median, min, max and
  * quartiles of the per-run wall time on the monotonic clock, throughput, process
- * CPU time and context switches per run, and the backend's own breakdown. */
+ * CPU time and context switches per run, and the backend's own breakdown.
+ *
+ * With --input, each backend also gets a whole-job row (job "whole"), timed in the same
+ * rounds as the pipeline rows: the input file's bytes, held in memory, decoded; the
+ * pipeline; the output encoded to the input's format, in memory. Its breakdown holds
+ * the medians of the three parts, so the reader sees how much of the whole job a
+ * faster pipeline can win (Amdahl). */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +35,20 @@
 #define MAX_SAMPLES 100000
 #define MAX_TRIALS 64
 
+/* The input of the whole-job rows: the file's bytes, and how they are decoded and the
+ * output encoded (the name's extension picks the output format: the input's own). */
+typedef struct whole_input {
+    const char *name;
+    const uint8_t *data;
+    size_t size;
+    img_read_options read_options;
+    img_write_options write_options;
+} whole_input;
+
+/* The parts of a whole job, in the order of img_bench_breakdown_columns from
+ * IMG_BENCH_FIRST_WHOLE_PART on: decode, pipeline, encode. */
+enum { WHOLE_DECODE, WHOLE_PIPELINE, WHOLE_ENCODE };
+
 typedef struct bench_ctx {
     const img_cli *cli;
     img_bench_report *report;
@@ -36,6 +56,7 @@ typedef struct bench_ctx {
     int step, steps;
     double *samples;         /* MAX_SAMPLES scratch for the stage timings */
     int named_unavailable;   /* backends named in --backends that cannot run here */
+    bool whole_header_printed;
 } bench_ctx;
 
 static void size_name(char *buf, size_t len, int w, int h)
@@ -72,6 +93,48 @@ static void print_row(const img_bench_row *r)
         printf("  disturbed: %s", why);
     }
     putchar('\n');
+    fflush(stdout);
+}
+
+static double whole_part(const img_bench_row *r, int part)
+{
+    return img_breakdown_get(&r->breakdown,
+                             img_bench_breakdown_columns[IMG_BENCH_FIRST_WHOLE_PART + part]);
+}
+
+/* Amdahl's ceiling of a whole-job row: its speedup if the pipeline took no time, from
+ * the parts' medians; 0 when decode and encode took none (no bound). */
+static double whole_ceiling(const img_bench_row *r)
+{
+    double decode = whole_part(r, WHOLE_DECODE), pipeline = whole_part(r, WHOLE_PIPELINE);
+    double encode = whole_part(r, WHOLE_ENCODE);
+    return decode + encode > 0 ? (decode + pipeline + encode) / (decode + encode) : 0.0;
+}
+
+/* The whole-job rows get a table of their own, after the pipeline rows of their size. */
+static void print_whole_row(bench_ctx *ctx, const img_bench_row *r)
+{
+    if (!ctx->whole_header_printed) {
+        printf("\nwhole job: %s decoded from memory, the pipeline, encoded to its format in "
+               "memory (medians; ceiling: the job's speedup if the pipeline took no time)\n",
+               ctx->cli->input);
+        printf("%-13s %-18s %-11s %-9s %9s %9s %11s %9s %6s %8s %6s\n", "backend", "setting",
+               "size", "verdict", "total ms", "decode ms", "pipeline ms", "encode ms", "pipe%",
+               "ceiling", "x ser");
+        ctx->whole_header_printed = true;
+    }
+    char size[32];
+    size_name(size, sizeof size, r->width, r->height);
+    if (r->verdict != IMG_VERDICT_BIT_EXACT) {
+        printf("%-13s %-18s %-11s %-9s %s\n", r->backend, r->setting, size,
+               img_verdict_name(r->verdict), r->note);
+        return;
+    }
+    double decode = whole_part(r, WHOLE_DECODE), pipeline = whole_part(r, WHOLE_PIPELINE);
+    double encode = whole_part(r, WHOLE_ENCODE), sum = decode + pipeline + encode;
+    printf("%-13s %-18s %-11s %-9s %9.2f %9.2f %11.2f %9.2f %5.1f%% %7.2fx %6.2f\n", r->backend,
+           r->setting, size, "ok", r->time.median * 1e3, decode * 1e3, pipeline * 1e3,
+           encode * 1e3, sum > 0 ? 100.0 * pipeline / sum : 0.0, whole_ceiling(r), r->speedup);
     fflush(stdout);
 }
 
@@ -138,6 +201,10 @@ typedef struct trial {
     int widest_batch;
     int runs_by_cpus[65];    /* timed runs by distinct CPUs used (64: 64 or more) */
     img_cpu_mask cpus_seen;
+    /* A whole-job trial: each run decodes, runs the pipeline and encodes; the parts of
+     * each timed run go to part_samples (MAX_SAMPLES each). NULL: the pipeline alone. */
+    const whole_input *whole;
+    double *part_samples[IMG_BENCH_WHOLE_PARTS];
 } trial;
 
 /* CPUs this thread may run on now (its pool's workers inherit the mask). */
@@ -158,15 +225,55 @@ static void trial_fail(trial *t, img_verdict verdict, const char *why)
 
 /* Fills the row's identity, then init (timed), the cold first run (timed), the
  * stage-by-stage verification and the warm-up runs. Only a verified trial is ready. */
+/* One run of what the trial times: the pipeline on src, or the whole job from the
+ * input's bytes (src unused). parts (may be NULL) gets a whole job's decode, pipeline
+ * and encode seconds. Returns the run's seconds, or -1 with err set. */
+static double trial_run(trial *t, const img_image *src, const img_plan *plan,
+                        double parts[IMG_BENCH_WHOLE_PARTS], img_error *err)
+{
+    if (!t->whole) {
+        double t0 = img_now();
+        if (t->b->run_pipeline(t->state, &t->dst, src, plan, err) != 0)
+            return -1;
+        return img_now() - t0;
+    }
+    const whole_input *w = t->whole;
+    img_image decoded = {0};
+    uint8_t *encoded = NULL;
+    size_t encoded_size = 0;
+    double t0 = img_now();
+    int rc = img_read_memory(w->name, w->data, w->size, &decoded, &w->read_options, err);
+    double t1 = img_now();
+    if (rc == 0)
+        rc = t->b->run_pipeline(t->state, &t->dst, &decoded, plan, err);
+    double t2 = img_now();
+    if (rc == 0)
+        rc = img_write_memory(w->name, &t->dst, &w->write_options, &encoded, &encoded_size, err);
+    double t3 = img_now();
+    free(encoded);
+    img_image_free(&decoded);
+    if (rc != 0)
+        return -1;
+    if (parts) {
+        parts[WHOLE_DECODE] = t1 - t0;
+        parts[WHOLE_PIPELINE] = t2 - t1;
+        parts[WHOLE_ENCODE] = t3 - t2;
+    }
+    return t3 - t0;
+}
+
 static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
                         const img_backend_options *options, const char *setting, const char *cpus,
-                        const img_image *src, const img_plan *plan, img_bench_row *row)
+                        const img_image *src, const img_plan *plan, const whole_input *whole,
+                        img_bench_row *row)
 {
     img_error err = {{0}};
     memset(t, 0, sizeof *t);
     t->b = b;
     t->row = row;
+    t->whole = whole;
     memset(row, 0, sizeof *row);
+    snprintf(row->job, sizeof row->job, "%s", whole ? IMG_BENCH_JOB_WHOLE : IMG_BENCH_JOB_PIPELINE);
     for (int s = 0; s < IMG_STAGE_COUNT; s++)
         row->stage_s[s] = -1.0;
     snprintf(row->backend, sizeof row->backend, "%s", b->name);
@@ -189,8 +296,8 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
 
     ctx->step++;
     if (ctx->progress) {
-        fprintf(stderr, "\r\033[K[%d/%d] %s %s %dx%d ...", ctx->step, ctx->steps, b->name, setting,
-                src->width, src->height);
+        fprintf(stderr, "\r\033[K[%d/%d] %s %s%s %dx%d ...", ctx->step, ctx->steps, b->name,
+                setting, whole ? " whole job" : "", src->width, src->height);
         fflush(stderr);
     }
     char reason[256] = "";
@@ -210,7 +317,10 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
     t->live = true;
     row->init_s = img_now() - t0;
     t->samples = malloc(sizeof(double) * MAX_SAMPLES);
-    if (!t->samples) {
+    bool samples_ok = t->samples != NULL;
+    for (int k = 0; whole && k < IMG_BENCH_WHOLE_PARTS; k++)
+        samples_ok &= (t->part_samples[k] = malloc(sizeof(double) * MAX_SAMPLES)) != NULL;
+    if (!samples_ok) {
         trial_fail(t, IMG_VERDICT_ERROR, "out of memory for the samples");
         return;
     }
@@ -219,12 +329,10 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
         trial_fail(t, IMG_VERDICT_ERROR, err.message);
         return;
     }
-    t0 = img_now();
-    if (b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
+    if ((row->cold_s = trial_run(t, src, plan, NULL, &err)) < 0) {
         trial_fail(t, IMG_VERDICT_ERROR, err.message);
         return;
     }
-    row->cold_s = img_now() - t0;
 
     img_verify_result v;
     if (img_verify_backend(b, t->state, src, plan, &v, NULL, &err) != 0) {
@@ -242,7 +350,7 @@ static void trial_start(bench_ctx *ctx, trial *t, const img_backend *b,
         return;
     }
     for (int i = 0; i < ctx->cli->warmup; i++)
-        if (b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
+        if (trial_run(t, src, plan, NULL, &err) < 0) {
             trial_fail(t, IMG_VERDICT_ERROR, err.message);
             return;
         }
@@ -261,12 +369,15 @@ static void trial_time(trial *t, const img_image *src, const img_plan *plan, int
     double cpu0 = img_cpu_seconds();
     double start = img_now(), total = 0.0;
     for (int i = 0; t->n < MAX_SAMPLES && (i < reps || total < min_time); i++) {
-        double t0 = img_now();
-        if (t->b->run_pipeline(t->state, &t->dst, src, plan, &err) != 0) {
+        double parts[IMG_BENCH_WHOLE_PARTS];
+        double seconds = trial_run(t, src, plan, parts, &err);
+        if (seconds < 0) {
             trial_fail(t, IMG_VERDICT_ERROR, err.message);
             return;
         }
-        t->samples[t->n++] = img_now() - t0;
+        for (int k = 0; t->whole && k < IMG_BENCH_WHOLE_PARTS; k++)
+            t->part_samples[k][t->n] = parts[k];
+        t->samples[t->n++] = seconds;
         total = img_now() - start;
         img_counters st;
         if (t->track_cpus && t->b->counters(t->state, &st) == 0 && st.cpus_used > 0) {
@@ -321,6 +432,21 @@ static void record_cpus(trial *t, img_bench_row *row)
     }
 }
 
+/* The backend state, the output image and the samples, whatever state the trial is in. */
+static void trial_release(trial *t)
+{
+    if (t->live)
+        t->b->destroy(t->state);
+    img_image_free(&t->dst);
+    free(t->samples);
+    for (int k = 0; k < IMG_BENCH_WHOLE_PARTS; k++) {
+        free(t->part_samples[k]);
+        t->part_samples[k] = NULL;
+    }
+    t->live = t->ready = false;
+    t->samples = NULL;
+}
+
 /* Statistics, stage times (when asked) and derived figures into the row; releases
  * the trial and prints the row. */
 static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const img_plan *plan,
@@ -335,8 +461,19 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
         row->cpu_per_wall = t->wall > 0 ? t->cpu / t->wall : 0.0;
         row->vcsw_per_run = (double)t->nvcsw / n;
         row->ivcsw_per_run = (double)t->nivcsw / n;
-        if (t->b->breakdown)
+        if (t->whole) {
+            /* The medians of the parts, each over the same timed runs as the total. */
+            for (int k = 0; k < IMG_BENCH_WHOLE_PARTS; k++) {
+                img_stats st;
+                img_stats_compute(t->part_samples[k], t->n, &st);
+                row->breakdown.part[k].name =
+                    img_bench_breakdown_columns[IMG_BENCH_FIRST_WHOLE_PART + k];
+                row->breakdown.part[k].seconds = st.median;
+            }
+            row->breakdown.count = IMG_BENCH_WHOLE_PARTS;
+        } else if (t->b->breakdown) {
             t->b->breakdown(t->state, &row->breakdown);
+        }
         if (with_stages && time_stages(ctx, t->b, t->state, src, plan, row, &err) != 0) {
             trial_fail(t, IMG_VERDICT_ERROR, err.message);
         } else {
@@ -352,7 +489,10 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
             double bytes = (double)src->channels * ((double)src->width * src->height +
                                                     (double)t->dst.width * t->dst.height);
             row->mpix_per_s = (double)src->width * src->height / row->time.median / 1e6;
-            row->gb_per_s = bytes / row->time.median / 1e9;
+            /* Memory traffic is the pipeline's measure; a whole job's time is mostly
+             * codec work, so its row leaves GB/s at 0 (not applicable). */
+            if (!t->whole)
+                row->gb_per_s = bytes / row->time.median / 1e9;
             if (ctx->report->copy_bandwidth_gbs > 0)
                 row->bandwidth_fraction = row->gb_per_s / ctx->report->copy_bandwidth_gbs;
             /* serial_median is 0 while serial itself is measured (it is its own
@@ -363,17 +503,15 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
                 row->speedup = t->b == img_backend_reference() ? 1.0 : 0.0;
         }
     }
-    if (t->live)
-        t->b->destroy(t->state);
-    img_image_free(&t->dst);
-    free(t->samples);
-    t->live = t->ready = false;
-    t->samples = NULL;
+    trial_release(t);
     if (ctx->progress) {
         fprintf(stderr, "\r\033[K");
         fflush(stderr);
     }
-    print_row(row);
+    if (t->whole)
+        print_whole_row(ctx, row);
+    else
+        print_row(row);
 }
 
 /* Times the started trials in alternating rounds, each round a fifth of --reps and of
@@ -435,6 +573,51 @@ static int expand_settings(const img_cli *cli, const img_backend *b, setting *ou
     return n;
 }
 
+/* The setting of a backend's whole-job row: what `imgpipe run` with the same options
+ * would run. That is the backend's only setting, or the first --threads value; for a
+ * sweep over SIMD levels it is the default (the best level this CPU has). */
+static setting whole_job_setting(const img_cli *cli, const img_backend *b)
+{
+    setting all[64];
+    int n = expand_settings(cli, b, all, 64);
+    if (n >= 1 && (n == 1 || strncmp(all[0].label, "simd=", 5) != 0))
+        return all[0];
+    setting s = {.options = img_backend_options_from_cli(cli)};
+    s.options.trace_path = NULL;
+    snprintf(s.label, sizeof s.label, "default");
+    return s;
+}
+
+/* Starts the whole-job trial of backend b after its pipeline trials (trials[0 ..
+ * pipeline_trials)) when one of them is ready, i.e. verified bit-exact: a backend that
+ * is wrong or cannot run here gets no whole-job row (its pipeline row says why), and
+ * neither does one whose own verification fails. One whose job fails (a decode or
+ * encode error) keeps its row, with the error. */
+static void start_whole_trial(bench_ctx *ctx, trial *trials, int *started, int pipeline_trials,
+                              const img_backend *b, const img_image *src, const img_plan *plan,
+                              const whole_input *whole)
+{
+    bool verified = false;
+    for (int i = 0; i < pipeline_trials; i++)
+        verified |= trials[i].b == b && trials[i].ready;
+    img_bench_report *r = ctx->report;
+    if (!verified || *started >= MAX_TRIALS || r->row_count >= MAX_ROWS) {
+        ctx->step++;   /* its progress step, never taken */
+        return;
+    }
+    setting s = whole_job_setting(ctx->cli, b);
+    trial *t = &trials[*started];
+    trial_start(ctx, t, b, &s.options, s.label, ctx->cli->cpus ? ctx->cli->cpus : "all", src,
+                plan, whole, &r->rows[r->row_count]);
+    /* A failure of the job itself (decoding or encoding) stays a row that says so. */
+    if (!t->ready && t->row->verdict != IMG_VERDICT_ERROR) {
+        trial_release(t);
+        return;
+    }
+    (*started)++;
+    r->row_count++;
+}
+
 /* The concurrency-versus-parallelism series: the threads backend at 1, 2, 4 and 8
  * threads, first confined to one core (the tasks can only interleave), then on every
  * allowed core (they can run in parallel). The process affinity is restored after. */
@@ -492,7 +675,7 @@ static int measure_scaling(bench_ctx *ctx, const img_backend *threads, const img
             char label[48];
             snprintf(label, sizeof label, "threads=%d", scaling_threads[i]);
             trial_start(ctx, &trials[started++], threads, &options, label, pinned ? one : "all",
-                        src, plan, &ctx->report->rows[ctx->report->row_count++]);
+                        src, plan, NULL, &ctx->report->rows[ctx->report->row_count++]);
         }
         if (pinned)
             rc = restore_cpus(&saved, err);
@@ -645,13 +828,19 @@ static void remove_earlier_run(const char *dir)
 /* Scaling figures for threaded rows: speedup over the same backend with one thread
  * (same size, same cpus) and the parallel efficiency, speedup / threads. Then the
  * scaling table, when there is more than one thread count to compare. */
-/* The fastest bit-exact all-cores row of a backend at one size, or NULL. */
+static bool is_whole_job(const img_bench_row *row)
+{
+    return strcmp(row->job, IMG_BENCH_JOB_WHOLE) == 0;
+}
+
+/* The fastest bit-exact all-cores pipeline row of a backend at one size, or NULL. */
 static const img_bench_row *fastest(const img_bench_report *r, const char *backend, int w, int h)
 {
     const img_bench_row *best = NULL;
     for (int i = 0; i < r->row_count; i++) {
         const img_bench_row *row = &r->rows[i];
-        if (strcmp(row->backend, backend) == 0 && row->width == w && row->height == h &&
+        if (!is_whole_job(row) && strcmp(row->backend, backend) == 0 && row->width == w &&
+            row->height == h &&
             row->verdict == IMG_VERDICT_BIT_EXACT && strcmp(row->cpus, "all") == 0 &&
             (!best || row->time.median < best->time.median))
             best = row;
@@ -730,11 +919,12 @@ static void summarize_scaling(img_bench_report *r)
     bool any = false;
     for (int i = 0; i < r->row_count; i++) {
         img_bench_row *row = &r->rows[i];
-        if (row->verdict != IMG_VERDICT_BIT_EXACT || strstr(row->setting, "threads=") == NULL)
+        if (row->verdict != IMG_VERDICT_BIT_EXACT || strstr(row->setting, "threads=") == NULL ||
+            is_whole_job(row))
             continue;
         for (int j = 0; j < r->row_count; j++) {
             const img_bench_row *base = &r->rows[j];
-            if (base->threads == 1 && base->verdict == IMG_VERDICT_BIT_EXACT &&
+            if (base->threads == 1 && base->verdict == IMG_VERDICT_BIT_EXACT && !is_whole_job(base) &&
                 strcmp(base->backend, row->backend) == 0 && strcmp(base->cpus, row->cpus) == 0 &&
                 base->width == row->width && base->height == row->height &&
                 strcmp(base->simd, row->simd) == 0) {
@@ -791,6 +981,8 @@ int img_cmd_bench(const img_cli *cli)
     img_image src = {0};
     img_plan plan = {0};
     double serial_median = 0.0;
+    uint8_t *input_bytes = NULL;
+    whole_input whole = {0};
 
     if (img_select_backends(cli, true, backends, 64, &backend_count, &err) != 0 ||
         img_check_backend_options(cli, &err) != 0) {
@@ -822,6 +1014,23 @@ int img_cmd_bench(const img_cli *cli)
         fprintf(stderr, "imgpipe: %s\n", err.message);
         status = IMG_EXIT_USAGE;   /* an output over the pixel limit, as in run */
         goto out;
+    }
+    /* The whole-job rows decode the input from its bytes, held in memory so that no
+     * file system time is in them (the file decoded above, so its size is in bounds). */
+    if (cli->input && img_format_from_path(cli->input) == IMG_FORMAT_UNKNOWN) {
+        printf("note: no whole-job rows: %s has no image extension (.png, .jpg, .jpeg, .ppm, "
+               ".pgm) to name the format the output is encoded to\n",
+               cli->input);
+    } else if (cli->input) {
+        if (img_read_whole_file(cli->input, SIZE_MAX, &input_bytes, &whole.size, &err) != 0) {
+            fprintf(stderr, "imgpipe: %s\n", err.message);
+            goto out;
+        }
+        whole.name = cli->input;
+        whole.data = input_bytes;
+        whole.read_options =
+            (img_read_options){.max_pixels = cli->max_pixels, .png_decoder = cli->png_decoder};
+        whole.write_options = img_write_options_from_cli(cli);
     }
     const char *dir = cli->out_dir ? cli->out_dir : "results/latest";
     if (img_make_dirs(dir, &err) != 0) {
@@ -861,7 +1070,7 @@ int img_cmd_bench(const img_cli *cli)
         fprintf(stderr, "\r\033[K");
 
     for (int b = 0; b < backend_count; b++) {
-        ctx.steps += expand_settings(cli, backends[b], settings, 64);
+        ctx.steps += expand_settings(cli, backends[b], settings, 64) + (whole.data ? 1 : 0);
         if ((backends[b]->flags & IMG_BACKEND_HAS_DEVICE) && backends[b]->describe_platform) {
             img_backend_options options = img_backend_options_from_cli(cli);
             backends[b]->describe_platform(&options, report.env.opencl,
@@ -921,15 +1130,26 @@ int img_cmd_bench(const img_cli *cli)
             int n = expand_settings(cli, backends[b], settings, 64);
             for (int i = 0; i < n && started < MAX_TRIALS && report.row_count < MAX_ROWS; i++)
                 trial_start(&ctx, &trials[started++], backends[b], &settings[i].options,
-                            settings[i].label, cli->cpus ? cli->cpus : "all", &src, &plan,
+                            settings[i].label, cli->cpus ? cli->cpus : "all", &src, &plan, NULL,
                             &report.rows[report.row_count++]);
         }
+        /* The whole-job trials come after every pipeline trial, so their rows follow the
+         * pipeline rows; they are timed in the same rounds. */
+        const int pipeline_trials = started;
+        for (int b = 0; whole.data && b < backend_count; b++)
+            start_whole_trial(&ctx, trials, &started, pipeline_trials, backends[b], &src, &plan,
+                              &whole);
         time_in_rounds(&ctx, trials, started, &src, &plan);
         serial_median = 0.0;
+        double serial_whole_median = 0.0;
         for (int i = 0; i < started; i++) {
-            trial_finish(&ctx, &trials[i], &src, &plan, serial_median, true);
-            if (i == 0 && trials[i].row->verdict == IMG_VERDICT_BIT_EXACT)
-                serial_median = trials[i].row->time.median;
+            bool is_whole = i >= pipeline_trials;
+            trial_finish(&ctx, &trials[i], &src, &plan,
+                         is_whole ? serial_whole_median : serial_median, !is_whole);
+            /* Serial leads both lists: each list's first bit-exact row is the baseline. */
+            if ((i == 0 || i == pipeline_trials) && trials[i].b == img_backend_reference() &&
+                trials[i].row->verdict == IMG_VERDICT_BIT_EXACT)
+                *(is_whole ? &serial_whole_median : &serial_median) = trials[i].row->time.median;
         }
     }
     if (threads && measure_scaling(&ctx, threads, &src, &plan, serial_median, &err) != 0) {
@@ -962,6 +1182,7 @@ int img_cmd_bench(const img_cli *cli)
         if (img_verdict_is_failure(report.rows[i].verdict))
             status = IMG_EXIT_FAILURE;
 out:
+    free(input_bytes);
     img_image_free(&src);
     img_plan_free(&plan);
     free(report.rows);

@@ -10,10 +10,19 @@
 #include "stats.h"
 #include "verdict.h"
 
+/* The values of the `job` column. A whole-job row (bench --input) times decoding the
+ * input's bytes, the pipeline and encoding to the input's format, all in memory; its
+ * breakdown holds the medians of the three parts. A bench.csv without the column
+ * (older runs) has pipeline rows only. */
+#define IMG_BENCH_JOB_PIPELINE "pipeline"
+#define IMG_BENCH_JOB_WHOLE "whole"
+
 /* One measured (or refused) combination of backend, setting and size. */
 typedef struct img_bench_row {
     char backend[32];
     char setting[48];        /* "default", "threads=4", "simd=avx2", "threads=4 cpus=0" */
+    char job[16];            /* what `time` measures: IMG_BENCH_JOB_PIPELINE (the pipeline
+                              * alone) or IMG_BENCH_JOB_WHOLE (decode + pipeline + encode) */
     char simd[16];           /* SIMD level that ran, or "" */
     int threads;             /* worker threads, 1 for single-threaded backends */
     char cpus[32];           /* affinity during the run: "all" or a list */
@@ -62,7 +71,7 @@ typedef enum img_bench_field_id {
     IMG_BF_Q3_S, IMG_BF_IQR_S, IMG_BF_MPIX_PER_S, IMG_BF_GB_PER_S, IMG_BF_BANDWIDTH_FRACTION,
     IMG_BF_SPEEDUP_VS_SERIAL, IMG_BF_SPEEDUP_VS_1_THREAD, IMG_BF_PARALLEL_EFFICIENCY,
     IMG_BF_CPU_S_PER_RUN, IMG_BF_CPU_PER_WALL, IMG_BF_VCSW_PER_RUN, IMG_BF_IVCSW_PER_RUN,
-    IMG_BF_INIT_S, IMG_BF_COLD_S, IMG_BF_MADDS_PER_PIXEL,
+    IMG_BF_INIT_S, IMG_BF_COLD_S, IMG_BF_MADDS_PER_PIXEL, IMG_BF_JOB,
     IMG_BENCH_PLAIN_FIELDS,
     /* written by hand */
     IMG_BF_CPUS_USED_PER_RUN = IMG_BENCH_PLAIN_FIELDS, IMG_BF_CPUS_POSSIBLE, IMG_BF_CPUS_RAN_ON,
@@ -88,9 +97,16 @@ typedef struct img_bench_field {
 
 extern const img_bench_field img_bench_fields[IMG_BENCH_FIELDS];
 
-/* The backend-reported parts bench.csv gives a column each ("<name>_s"), in column
- * order; the stage columns ("stage_<name>_s") follow, named by img_stage_name(). */
-enum { IMG_BENCH_BREAKDOWN_COLUMNS = 4 };
+/* The breakdown parts bench.csv gives a column each ("<name>_s"), in column order:
+ * first those backends report (OpenCL's build, upload, kernel, download), then those
+ * of whole-job rows (decode, pipeline, encode: IMG_BENCH_WHOLE_PARTS from
+ * IMG_BENCH_FIRST_WHOLE_PART on). The stage columns ("stage_<name>_s") follow, named
+ * by img_stage_name(). */
+enum {
+    IMG_BENCH_BREAKDOWN_COLUMNS = 7,
+    IMG_BENCH_FIRST_WHOLE_PART = 4,
+    IMG_BENCH_WHOLE_PARTS = IMG_BENCH_BREAKDOWN_COLUMNS - IMG_BENCH_FIRST_WHOLE_PART,
+};
 extern const char *const img_bench_breakdown_columns[IMG_BENCH_BREAKDOWN_COLUMNS];
 
 typedef struct img_bench_report {

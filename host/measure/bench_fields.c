@@ -41,6 +41,7 @@ const img_bench_field img_bench_fields[IMG_BENCH_FIELDS] = {
     DBL(IMG_BF_INIT_S, "init_s", init_s, "%.6f"),
     DBL(IMG_BF_COLD_S, "cold_s", cold_s, "%.6f"),
     DBL(IMG_BF_MADDS_PER_PIXEL, "madds_per_pixel", madds_per_pixel, "%.1f"),
+    TEXT(IMG_BF_JOB, "job", job),
     CUSTOM(IMG_BF_CPUS_USED_PER_RUN, "cpus_used_per_run"),
     CUSTOM(IMG_BF_CPUS_POSSIBLE, "cpus_possible"),
     CUSTOM(IMG_BF_CPUS_RAN_ON, "cpus_ran_on"),
@@ -49,6 +50,7 @@ const img_bench_field img_bench_fields[IMG_BENCH_FIELDS] = {
     CUSTOM(IMG_BF_NOTE, "note"),
 };
 
-/* Build first: the one-off OpenCL program build, drawn on its own scale. */
+/* Build first: the one-off OpenCL program build, drawn on its own scale. Then the
+ * parts of a whole job, in the order the job runs them. */
 const char *const img_bench_breakdown_columns[IMG_BENCH_BREAKDOWN_COLUMNS] = {
-    "build", "upload", "kernel", "download"};
+    "build", "upload", "kernel", "download", "decode", "pipeline", "encode"};

@@ -41,6 +41,7 @@ static const struct {
     [IMG_CHART_BREAKDOWN] = {"breakdown", "Where the time goes"},
     [IMG_CHART_TIMELINE] = {"timeline", "Threads: task timeline per worker"},
     [IMG_CHART_ROOFLINE] = {"roofline", "Memory bandwidth against the machine's copy bandwidth"},
+    [IMG_CHART_JOB] = {"job", "Where the whole job's time goes"},
 };
 
 const char *img_chart_name(img_chart_id id)
@@ -158,9 +159,15 @@ typedef struct prep {
     bool pinned_only;
 } prep;
 
+/* A bit-exact timed row of the pipeline alone: what every chart but `job` draws. */
+static bool timed_pipeline(const img_chart_row *r)
+{
+    return r->timed && !r->whole;
+}
+
 static bool main_row(const prep *p, const img_chart_row *r)
 {
-    return r->timed && (p->pinned_only || on_all_cpus(r));
+    return timed_pipeline(r) && (p->pinned_only || on_all_cpus(r));
 }
 
 static int skip(prep *p, img_chart_id id, const char *why)
@@ -209,7 +216,7 @@ static bool backend_ran(const prep *p, const char *backend)
 static bool backend_timed(const prep *p, const char *backend)
 {
     for (int i = 0; i < p->table->row_count; i++)
-        if (p->table->rows[i].timed && strcmp(p->table->rows[i].backend, backend) == 0)
+        if (timed_pipeline(&p->table->rows[i]) && strcmp(p->table->rows[i].backend, backend) == 0)
             return true;
     return false;
 }
@@ -328,7 +335,7 @@ static const img_chart_row *serial_at(const prep *p, int w, int h)
 {
     for (int i = 0; i < p->table->row_count; i++) {
         const img_chart_row *r = &p->table->rows[i];
-        if (r->timed && strcmp(r->backend, reference_backend()) == 0 && r->width == w &&
+        if (timed_pipeline(r) && strcmp(r->backend, reference_backend()) == 0 && r->width == w &&
             r->height == h)
             return r;
     }
@@ -456,7 +463,7 @@ static int threads_setting(const char *setting)
 
 static bool scaling_row(const img_chart_row *r)
 {
-    return r->timed && strcmp(r->backend, scaling_backend()) == 0 &&
+    return timed_pipeline(r) && strcmp(r->backend, scaling_backend()) == 0 &&
            threads_setting(r->setting) > 0;
 }
 
@@ -637,7 +644,8 @@ static int chart_threads_scaling(prep *p)
 
 static bool simd_row(const img_chart_row *r)
 {
-    return strcmp(r->backend, simd_levels_backend()) == 0 && strncmp(r->setting, "simd=", 5) == 0;
+    return !r->whole && strcmp(r->backend, simd_levels_backend()) == 0 &&
+           strncmp(r->setting, "simd=", 5) == 0;
 }
 
 static int chart_simd_levels(prep *p)
@@ -744,7 +752,7 @@ static bool has_parts(const img_chart_row *r)
     for (int k = 0; k < IMG_CHART_STAGES; k++)
         if (positive(r->stage_s[k]))
             return true;
-    for (int k = 1; k < IMG_CHART_PARTS; k++)
+    for (int k = 1; k < IMG_BENCH_FIRST_WHOLE_PART; k++)
         if (positive(r->part_s[k]))
             return true;
     return false;
@@ -798,11 +806,11 @@ static int chart_breakdown(prep *p)
         const img_chart_row *r = rows[i];
         /* A backend that reports its own parts is shown by them, not by stages: the
          * stages alone would hide the transfers. */
-        for (int k = 1; k < IMG_CHART_PARTS; k++)
+        for (int k = 1; k < IMG_BENCH_FIRST_WHOLE_PART; k++)
             parts[i] |= positive(r->part_s[k]);
         for (int k = 0; k < IMG_CHART_STAGES; k++)
             used_stage[k] |= !parts[i] && positive(r->stage_s[k]);
-        for (int k = 1; k < IMG_CHART_PARTS; k++)
+        for (int k = 1; k < IMG_BENCH_FIRST_WHOLE_PART; k++)
             used_part[k] |= parts[i] && positive(r->part_s[k]);
     }
     img_atomic_file f;
@@ -817,7 +825,7 @@ static int chart_breakdown(prep *p)
     for (int k = 0; k < IMG_CHART_STAGES; k++)
         if (used_stage[k])
             fprintf(f.f, " \"%s\"", img_stage_name((img_stage)k));
-    for (int k = 1; k < IMG_CHART_PARTS; k++)
+    for (int k = 1; k < IMG_BENCH_FIRST_WHOLE_PART; k++)
         if (used_part[k])
             fprintf(f.f, " \"%s\"", img_bench_breakdown_columns[k]);
     fputc('\n', f.f);
@@ -830,7 +838,7 @@ static int chart_breakdown(prep *p)
         for (int k = 0; k < IMG_CHART_STAGES; k++)
             if (used_stage[k])
                 put_num(f.f, !parts[i] && positive(r->stage_s[k]) ? r->stage_s[k] * 1e3 : NAN, 4);
-        for (int k = 1; k < IMG_CHART_PARTS; k++)
+        for (int k = 1; k < IMG_BENCH_FIRST_WHOLE_PART; k++)
             if (used_part[k])
                 put_num(f.f, parts[i] && positive(r->part_s[k]) ? r->part_s[k] * 1e3 : NAN, 4);
         fputc('\n', f.f);
@@ -844,7 +852,7 @@ static int chart_breakdown(prep *p)
     for (int k = 0; k < IMG_CHART_STAGES; k++)
         if (used_stage[k])
             fprintf(f.f, "\"%s\" %d\n", img_stage_name((img_stage)k), 1 + k);
-    for (int k = 1; k < IMG_CHART_PARTS; k++)
+    for (int k = 1; k < IMG_BENCH_FIRST_WHOLE_PART; k++)
         if (used_part[k])
             fprintf(f.f, "\"%s\" %d\n", img_bench_breakdown_columns[k], IMG_CHART_STAGES + k);
     if (img_atomic_commit(&f, p->err) != 0)
@@ -961,6 +969,95 @@ static int chart_roofline(prep *p)
     if (write_info(p, "roofline_info.dat", info, positive(bw) ? bw : 0.0) != 0)
         return -1;
     p->out->ready[IMG_CHART_ROOFLINE] = true;
+    return 0;
+}
+
+/* ---- the whole job (bench --input) ---- */
+
+/* Whether a whole-job row has its three parts, so its bar can be stacked. */
+static bool whole_with_parts(const img_chart_row *r)
+{
+    if (!r->timed || !r->whole)
+        return false;
+    for (int k = 0; k < IMG_BENCH_WHOLE_PARTS; k++)
+        if (!isfinite(r->part_s[IMG_BENCH_FIRST_WHOLE_PART + k]) ||
+            r->part_s[IMG_BENCH_FIRST_WHOLE_PART + k] < 0)
+            return false;
+    return true;
+}
+
+/* Where the whole job's time goes: decode, pipeline and encode of each backend's
+ * whole-job row (its fastest, when a hand-made CSV has several), at the largest size
+ * that has such rows, with Amdahl's ceiling: the speedup of the whole job if the
+ * pipeline took no time, (decode + pipeline + encode) / (decode + encode). */
+static int chart_job(prep *p)
+{
+    const img_chart_table *t = p->table;
+    bool any_whole = false;
+    size_list sizes = {0};
+    for (int i = 0; i < t->row_count; i++) {
+        any_whole |= t->rows[i].whole;
+        if (whole_with_parts(&t->rows[i]))
+            size_add(&sizes, t->rows[i].width, t->rows[i].height);
+    }
+    if (!any_whole)
+        return skip(p, IMG_CHART_JOB, "bench was run without --input: no whole-job rows");
+    if (sizes.n == 0)
+        return skip(p, IMG_CHART_JOB,
+                    "no whole-job row was bit-exact and timed with its decode, pipeline and "
+                    "encode parts");
+    int w = sizes.w[sizes.n - 1], h = sizes.h[sizes.n - 1];
+    const img_chart_row *rows[64];
+    int n = 0;
+    for (int i = 0; i < t->row_count; i++) {
+        const img_chart_row *r = &t->rows[i];
+        if (!whole_with_parts(r) || r->width != w || r->height != h)
+            continue;
+        int k = 0;
+        while (k < n && strcmp(rows[k]->backend, r->backend) != 0)
+            k++;
+        if (k == n && n < 64)
+            rows[n++] = r;
+        else if (k < n && r->median_s < rows[k]->median_s)
+            rows[k] = r;
+    }
+    img_atomic_file f;
+    if (dat_open(p, &f, "job.dat") != 0)
+        return -1;
+    fprintf(f.f, "# where the whole job's time goes at %dx%d (bench --input: the file's bytes\n"
+                 "# decoded, the pipeline, encoded to the input's format, all in memory),\n"
+                 "# milliseconds, the median of each part over the timed runs\n"
+                 "# label, decode, pipeline, encode, whole job (median), pipeline share of the\n"
+                 "# parts in percent, Amdahl's ceiling: (decode + pipeline + encode) / (decode +\n"
+                 "# encode), the whole job's speedup if the pipeline took no time\n",
+            w, h);
+    fputs("\"backend\" \"decode\" \"pipeline\" \"encode\" \"whole job (median)\" "
+          "\"pipeline %\" \"ceiling\"\n",
+          f.f);
+    for (int i = 0; i < n; i++) {
+        const img_chart_row *r = rows[i];
+        const double *part = &r->part_s[IMG_BENCH_FIRST_WHOLE_PART];
+        double decode = part[0], pipeline = part[1], encode = part[2];
+        double sum = decode + pipeline + encode, rest = decode + encode;
+        char label[LABEL_LEN];
+        row_label(r, label, sizeof label);
+        put_label(f.f, label);
+        put_num(f.f, decode * 1e3, 4);
+        put_num(f.f, pipeline * 1e3, 4);
+        put_num(f.f, encode * 1e3, 4);
+        put_num(f.f, r->median_s * 1e3, 4);
+        put_num(f.f, sum > 0 ? 100.0 * pipeline / sum : NAN, 1);
+        /* No decode or encode time at all: nothing bounds the speedup. */
+        put_num(f.f, rest > 0 ? sum / rest : NAN, 3);
+        fputc('\n', f.f);
+    }
+    if (img_atomic_commit(&f, p->err) != 0)
+        return -1;
+    char info[LABEL_LEN];
+    snprintf(info, sizeof info, "at %dx%d: decode + pipeline + encode, in memory", w, h);
+    if (write_info(p, "job_info.dat", info, n) != 0)
+        return -1;
+    p->out->ready[IMG_CHART_JOB] = true;
     return 0;
 }
 
@@ -1207,13 +1304,13 @@ static int prepare_loaded(const img_chart_table *table, const img_chart_env *env
     out->rows = table->row_count;
     for (int i = 0; i < table->row_count; i++) {
         out->timed_rows += table->rows[i].timed;
-        if (table->rows[i].timed && on_all_cpus(&table->rows[i]))
+        if (timed_pipeline(&table->rows[i]) && on_all_cpus(&table->rows[i]))
             p.pinned_only = false;
     }
     make_caption(env, out->caption, sizeof out->caption);
     if (chart_throughput(&p) != 0 || chart_speedup(&p) != 0 || chart_threads_scaling(&p) != 0 ||
         chart_simd_levels(&p) != 0 || chart_breakdown(&p) != 0 || chart_timeline(&p) != 0 ||
-        chart_roofline(&p) != 0)
+        chart_roofline(&p) != 0 || chart_job(&p) != 0)
         return -1;
     return 0;
 }

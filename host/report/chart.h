@@ -47,13 +47,17 @@ typedef struct img_chart_row {
     double mpix_per_s, gb_per_s, bandwidth_fraction, speedup;
     double cpu_per_wall, vcsw_per_run, ivcsw_per_run, init_s, cold_s;
     double madds_per_pixel;             /* the blur's multiply-adds per input pixel */
-    double part_s[IMG_CHART_PARTS];     /* build, upload, kernel, download (OpenCL) */
+    double part_s[IMG_CHART_PARTS];     /* build, upload, kernel, download (OpenCL);
+                                         * decode, pipeline, encode (whole-job rows) */
     double stage_s[IMG_CHART_STAGES];   /* brightness, contrast, blur, resize alone */
     double cpus_used;                   /* threads: distinct CPUs per run (median); NAN */
     const char *cpus_ran_on;            /* threads: CPUs its tasks ran on, "0-1"; or "" */
     int disturbed;                      /* 1: ran on fewer CPUs than it could; 0: no;
                                          * -1: not recorded */
     bool timed;                         /* bit-exact with a positive median */
+    bool whole;                         /* a whole-job row (job "whole"): decode +
+                                         * pipeline + encode; never on a pipeline chart.
+                                         * Without the job column: false */
 } img_chart_row;
 
 typedef struct img_chart_table {
@@ -139,6 +143,7 @@ typedef enum img_chart_id {
     IMG_CHART_BREAKDOWN,
     IMG_CHART_TIMELINE,
     IMG_CHART_ROOFLINE,
+    IMG_CHART_JOB,
     IMG_CHART_COUNT
 } img_chart_id;
 

@@ -41,6 +41,12 @@ static const char *const descriptions[IMG_CHART_COUNT] = {
     [IMG_CHART_ROOFLINE] =
         "Bytes read and written per second at the largest size against the copy bandwidth "
         "measured on this machine (the line): how close each backend gets to memory speed.",
+    [IMG_CHART_JOB] =
+        "From bench --input: the whole job of each backend (its default setting), decoding "
+        "the input file's bytes, the pipeline and encoding to the input's format, all in "
+        "memory, stacked from the medians of each part. The label over each bar is "
+        "Amdahl's ceiling: the whole job's speedup if the pipeline took no time, "
+        "(decode + pipeline + encode) / (decode + encode).",
 };
 
 static void html(FILE *f, const char *s)
@@ -101,8 +107,8 @@ static void label_of(const img_chart_row *r, char *buf, size_t len)
 {
     bool def = r->setting[0] == '\0' || strcmp(r->setting, "default") == 0;
     bool all = r->cpus[0] == '\0' || strcmp(r->cpus, "all") == 0;
-    snprintf(buf, len, "%s%s%s%s%s", r->backend, def ? "" : " ", def ? "" : r->setting,
-             all ? "" : " cpus=", all ? "" : r->cpus);
+    snprintf(buf, len, "%s%s%s%s%s%s", r->backend, def ? "" : " ", def ? "" : r->setting,
+             all ? "" : " cpus=", all ? "" : r->cpus, r->whole ? " (whole job)" : "");
 }
 
 static const char style[] =
@@ -366,9 +372,11 @@ static void write_results(FILE *f, const img_chart_table *t)
 {
     fputs("<section id=\"results\">\n<h2>Results</h2>\n<p>All rows of <a href=\"bench.csv\">"
           "bench.csv</a>. Times are medians over the repetitions; IQR is the spread between "
-          "the quartiles; cores busy is process CPU time over wall time.</p>\n"
+          "the quartiles; cores busy is process CPU time over wall time. A <em>whole</em> "
+          "job row (bench --input) times decoding, the pipeline and encoding together; the "
+          "others the pipeline alone.</p>\n"
           "<div class=\"scroll\"><table>\n<tr><th>backend</th><th>setting</th><th>simd</th>"
-          "<th>threads</th><th>cpus</th><th>size</th><th>output</th><th>verdict</th>"
+          "<th>threads</th><th>cpus</th><th>job</th><th>size</th><th>output</th><th>verdict</th>"
           "<th>reps</th><th>median ms</th><th>IQR ms</th><th>MP/s</th><th>GB/s</th>"
           "<th>of copy bw</th><th>vs serial</th><th>cores busy</th><th>ivcsw/run</th>"
           "<th>init ms</th><th>cold ms</th><th>note</th></tr>\n",
@@ -384,6 +392,7 @@ static void write_results(FILE *f, const img_chart_table *t)
         snprintf(buf, sizeof buf, "%d", r->threads);
         cell_text(f, buf, "n");
         cell_text(f, r->cpus, NULL);
+        cell_text(f, r->whole ? "whole" : "pipeline", NULL);
         snprintf(buf, sizeof buf, "%dx%d", r->width, r->height);
         cell_text(f, buf, "n");
         snprintf(buf, sizeof buf, "%dx%d", r->out_width, r->out_height);

@@ -285,6 +285,8 @@ int img_chart_table_load(const char *csv_path, img_chart_table *table, img_error
                       img_bench_fields[IMG_BF_DISTURBED].name, &disturbed, err) != 0)
             goto fail;
         row->disturbed = isnan(disturbed) ? -1 : disturbed != 0;
+        /* Older bench.csv files have no job column: all their rows time the pipeline. */
+        row->whole = strcmp(img_csv_field(csv, r, COLUMN(IMG_BF_JOB)), IMG_BENCH_JOB_WHOLE) == 0;
         row->timed = img_verdict_from_name(row->verdict) == IMG_VERDICT_BIT_EXACT &&
                      isfinite(row->median_s) &&
                      row->median_s > 0;
