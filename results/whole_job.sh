@@ -1,11 +1,17 @@
 #!/bin/sh
-# The whole job as a user runs it: one file in, one file out, a whole process each,
-# imgpipe against a libvips program doing the same four operations (tests/bench_vips.c),
-# timed by hyperfine in the same session. Writes into OUT:
-#   inputs: plasma-4k.png (ImageMagick's plasma fractal when `convert` exists, else
-#           imgpipe's built-in picture) and plasma-4k.jpg (quality 90, made by imgpipe)
-#   png.csv, jpeg.csv   hyperfine's figures per command (seconds)
-#   summary.md          the table the README quotes, with sizes, machine and commit
+# The whole job as a user runs it, measured in one session (issue 13's reference):
+#   1. one file in, one file out, a whole process each: imgpipe against a libvips
+#      program doing the same four operations (tests/bench_vips.c), timed by hyperfine
+#      -> png.csv, jpeg.csv, *-hyperfine.txt, summary.md (the README's table)
+#   2. where imgpipe's time goes: `imgpipe run` on each input -> run-png.txt, run-jpeg.txt
+#   3. bench --input on the 4K PNG: pipeline and whole-job rows per backend, and the
+#      charts (job.png: decode / pipeline / encode, Amdahl's ceiling) -> bench/
+#   4. the PNG encoders on the pipeline's 1080p output and on the 4K input -> codecs/
+#   5. the PNG and JPEG decoders on the same files -> decode-bench.txt
+#   6. batch on 16 mixed 1080p pictures (8 PNG, 8 JPEG) against a sequential loop in the
+#      same run -> batch.txt
+# The inputs (ImageMagick's plasma fractal, seeds 42 and up, when `convert` exists, else
+# imgpipe's built-in picture) are made in BUILD_DIR/whole-job-inputs and not committed.
 #
 # usage: results/whole_job.sh OUT [BUILD_DIR]   (BUILD_DIR default: build-whole-job)
 # Needs hyperfine and libvips-dev (neither is needed to build or test imgpipe).
@@ -26,23 +32,40 @@ vips=$build/bench_vips
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+inputs=$build/whole-job-inputs
+mkdir -p "$inputs/photos"
 
-png=$out/plasma-4k.png
-jpg=$out/plasma-4k.jpg
-if [ ! -f "$png" ]; then
+# picture SEED WxH FILE: ImageMagick's plasma fractal, else the built-in picture.
+picture() {
     if command -v convert >/dev/null; then
-        convert -seed 42 -size 3840x2160 plasma:fractal -depth 8 "$png"
-        source_note="ImageMagick plasma:fractal, seed 42, 3840x2160 8-bit RGB"
+        convert -seed "$1" -size "$2" plasma:fractal -depth 8 "$3"
     else
-        "$imgpipe" run --size 4k --brightness 0 --contrast 1 --sigma 0 --scale 1 --output "$png" 2>/dev/null
-        source_note="imgpipe's built-in picture at 3840x2160 (ImageMagick not installed)"
+        "$imgpipe" run --size "$2" --brightness 0 --contrast 1 --sigma 0 --scale 1 --output "$3" 2>/dev/null
     fi
+}
+if command -v convert >/dev/null; then
+    source_note="ImageMagick plasma:fractal, seed 42, 3840x2160 8-bit RGB"
 else
-    source_note="the existing $(basename "$png")"
+    source_note="imgpipe's built-in picture at 3840x2160 (ImageMagick not installed)"
 fi
+neutral="--brightness 0 --contrast 1 --sigma 0 --scale 1"
+png=$inputs/plasma-4k.png
+jpg=$inputs/plasma-4k.jpg
+half=$inputs/pipeline-output-1080p.png
+[ -f "$png" ] || picture 42 3840x2160 "$png"
 # Every stage neutral: the picture itself, as a quality-90 JPEG.
-[ -f "$jpg" ] || "$imgpipe" run --input "$png" --brightness 0 --contrast 1 --sigma 0 --scale 1 \
-    --output "$jpg" 2>/dev/null
+# shellcheck disable=SC2086
+[ -f "$jpg" ] || "$imgpipe" run --input "$png" $neutral --output "$jpg" 2>/dev/null
+# What `run` encodes: the default pipeline's 1920x1080 output.
+[ -f "$half" ] || "$imgpipe" run --backend simd-threads --input "$png" --output "$half" 2>/dev/null
+for i in 1 2 3 4 5 6 7 8; do
+    [ -f "$inputs/photos/p$i.png" ] || picture $((100 + i)) 1920x1080 "$inputs/photos/p$i.png"
+    if [ ! -f "$inputs/photos/j$i.jpg" ]; then
+        picture $((200 + i)) 1920x1080 "$work/j$i.png"
+        # shellcheck disable=SC2086
+        "$imgpipe" run --input "$work/j$i.png" $neutral --output "$inputs/photos/j$i.jpg" 2>/dev/null
+    fi
+done
 
 time_pair() {   # name input extension
     hyperfine --style basic --warmup 2 --runs "$runs" --export-csv "$out/$1.csv" \
@@ -79,3 +102,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
         "$(ratio "$(median_ms "$out/jpeg.csv" 1)" "$(median_ms "$out/jpeg.csv" 2)")x | $1 bytes | $2 bytes |"
 } >"$out/summary.md"
 cat "$out/summary.md"
+
+echo "whole_job: run's own account of the time" >&2
+"$imgpipe" run --backend simd-threads --input "$png" --output "$work/run.png" >"$out/run-png.txt" 2>&1
+"$imgpipe" run --backend simd-threads --input "$jpg" --output "$work/run.jpg" >"$out/run-jpeg.txt" 2>&1
+
+echo "whole_job: bench --input (pipeline and whole-job rows, every backend)" >&2
+mkdir -p "$out/bench"
+"$imgpipe" bench --input "$png" --out "$out/bench" >"$out/bench/bench-stdout.txt"
+"$imgpipe" chart "$out/bench" >/dev/null
+
+echo "whole_job: PNG encoders" >&2
+mkdir -p "$out/codecs"
+"$imgpipe" codecs --input "$half" --input "$png" --reps 3 --out "$out/codecs" >"$out/codecs/codecs-stdout.txt"
+
+echo "whole_job: decoders" >&2
+"$imgpipe" decode-bench "$png" "$half" "$jpg" >"$out/decode-bench.txt"
+
+echo "whole_job: batch of 16 mixed 1080p pictures against a sequential loop" >&2
+"$imgpipe" batch --backend simd-threads --input-dir "$inputs/photos" --output-dir "$work" --compare \
+    >"$out/batch.txt" 2>&1
+echo "whole_job: done: $out" >&2

@@ -3,6 +3,7 @@
  * verdict names the reports are written from. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "cpu_features.h"
 #include "fsutil.h"
 #include "json.h"
+#include "memory.h"
 
 static char *tmpdir_make(void)
 {
@@ -267,4 +269,23 @@ Test(verdict, names_round_trip)
     cr_assert_eq(img_verdict_from_name("bit exact"), IMG_VERDICT_NONE);
     cr_assert(img_verdict_is_failure(IMG_VERDICT_ERROR));
     cr_assert(!img_verdict_is_failure(IMG_VERDICT_UNAVAILABLE));
+}
+
+/* Small and large buffers alike: aligned as asked (large ones to 2 MiB, the huge-page
+ * size), the whole size writable and readable back, released by free(). */
+Test(memory, large_buffers_are_aligned_and_whole)
+{
+    static const size_t sizes[] = {1, 63, 64, 4096, (2u << 20) - 1, 2u << 20, (5u << 20) + 3};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint8_t *p = img_alloc_large(sizes[i], 64);
+        cr_assert_not_null(p, "size %zu", sizes[i]);
+        cr_assert_eq((uintptr_t)p % 64, 0);
+        if (sizes[i] >= (2u << 20))
+            cr_assert_eq((uintptr_t)p % (2u << 20), 0, "size %zu not on a huge page", sizes[i]);
+        memset(p, 0xA5, sizes[i]);
+        cr_assert_eq(p[0], 0xA5);
+        cr_assert_eq(p[sizes[i] - 1], 0xA5);
+        free(p);
+    }
+    cr_assert_null(img_alloc_large(SIZE_MAX - 5, 64), "an impossible size is refused");
 }

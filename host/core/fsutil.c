@@ -1,5 +1,7 @@
 #include "fsutil.h"
 
+#include "memory.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -75,7 +77,7 @@ int img_read_whole_file(const char *path, size_t limit, uint8_t **data, size_t *
         goto fail;
     }
     const size_t want = (size_t)st.st_size;
-    buf = malloc(want + 1);
+    buf = img_alloc_large(want + 1, 16);   /* an image file is read once, whole */
     if (!buf) {
         e = ENOMEM;
         img_fail(err, "%s: out of memory reading %zu bytes", path, want);

@@ -1,5 +1,7 @@
 #include "image.h"
 
+#include "memory.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,7 @@ int img_image_alloc(img_image *img, int width, int height, int channels, uint64_
      * extra row of slack lets vector code read a little past the last row's end. */
     size_t plane_bytes = stride * (size_t)height;
     size_t total = plane_bytes * (size_t)channels + IMG_ROW_ALIGN;
-    void *storage = aligned_alloc(IMG_ROW_ALIGN, total);
+    void *storage = img_alloc_large(total, IMG_ROW_ALIGN);
     if (!storage)
         return img_fail(err, "out of memory allocating a %dx%d image (%zu bytes)", width, height,
                         total);

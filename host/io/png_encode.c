@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "io_formats.h"
+#include "memory.h"
 #include "pool.h"
 
 /* deflate's window: a band sees this much of the data before it. */
@@ -476,7 +477,7 @@ int img_png_encode_stream(const char *name, FILE *fp, const img_image *img,
         count = automatic < (size_t)img->height ? (int)automatic : img->height;
     }
     j.band_count = count;
-    j.filtered = malloc(total);
+    j.filtered = img_alloc_large(total, 64);   /* written once, by the filter pass */
     j.bands = calloc((size_t)count, sizeof *j.bands);
     if (!j.filtered || !j.bands) {
         img_fail(err, "%s: PNG: out of memory", name);
