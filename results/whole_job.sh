@@ -6,7 +6,8 @@
 #   2. where imgpipe's time goes: `imgpipe run` on each input -> run-png.txt, run-jpeg.txt
 #   3. bench --input on the 4K PNG: pipeline and whole-job rows per backend, and the
 #      charts (job.png: decode / pipeline / encode, Amdahl's ceiling) -> bench/
-#   4. the PNG encoders on the pipeline's 1080p output and on the 4K input -> codecs/
+#   4. the PNG encoders on the pipeline's 1080p output and on the 4K input -> codecs/,
+#      and on the built-in picture at 1080p and 4K -> codecs-builtin/
 #   5. the PNG and JPEG decoders on the same files -> decode-bench.txt
 #   6. batch on 16 mixed 1080p pictures (8 PNG, 8 JPEG) against a sequential loop in the
 #      same run -> batch.txt
@@ -115,6 +116,9 @@ mkdir -p "$out/bench"
 echo "whole_job: PNG encoders" >&2
 mkdir -p "$out/codecs"
 "$imgpipe" codecs --input "$half" --input "$png" --reps 3 --out "$out/codecs" >"$out/codecs/codecs-stdout.txt"
+mkdir -p "$out/codecs-builtin"
+"$imgpipe" codecs --sizes 1080p,4k --reps 3 --out "$out/codecs-builtin" \
+    >"$out/codecs-builtin/codecs-stdout.txt"
 
 echo "whole_job: decoders" >&2
 "$imgpipe" decode-bench "$png" "$half" "$jpg" >"$out/decode-bench.txt"
