@@ -96,6 +96,8 @@ int img_stream_source_wait_started(img_stream_source *s, img_image *view, img_er
  * with the decoder's error when the decode ended without them. */
 int img_stream_source_wait_rows(img_stream_source *s, int rows, double *waited_s,
                                 img_error *err);
+/* Rows decoded so far, without waiting. */
+int img_stream_source_rows(img_stream_source *s);
 /* Joins the thread; the decode's verdict (its error into *err, when err is non-NULL). */
 int img_stream_source_finish(img_stream_source *s, img_error *err);
 /* Joins, then releases everything, the image included. */

@@ -654,6 +654,11 @@ const char *img_cli_usage(img_command command)
                "  --size WxH       the built-in picture's size: WxH, 720p, 1080p, 4k or 8k\n"
                "                   (default 1920x1080)\n"
                "  --output OUT     where the result goes (required)\n"
+               "  --stream MODE    on, off or auto: decode --input on its own thread while the\n"
+               "                   pipeline and the encoder work on the bands of rows already\n"
+               "                   decoded; the same bytes either way. auto streams with\n"
+               "                   --input and the simd or simd-threads backend; on refuses\n"
+               "                   anything else (default auto, measured faster)\n"
                PNG_LEVEL_HELP PNG_THREADS_HELP;
     case IMG_CMD_VERIFY:
         return "usage: imgpipe verify [--input IN | --size WxH] [--backends LIST]\n"
@@ -769,7 +774,9 @@ const char *img_cli_usage(img_command command)
            "                   GPU, else the first device)\n"
            "  --no-cache       opencl: bypass the program cache (default off)\n"
            "  --autotune       opencl: tune the work-group size (default off)\n"
-           "  --trace F.json   run with threads: a Chrome trace of its tasks (default none)\n"
+           "  --trace F.json   run with threads: a Chrome trace of its tasks (default none);\n"
+           "                   a streamed run (run --stream): its decode, pipeline and\n"
+           "                   encode bands\n"
            "  --cpus LIST      restrict the process to these cores, e.g. 0 or 0-1, any backend\n"
            "                   (default all allowed cores)\n"
            "\n"

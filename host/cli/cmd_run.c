@@ -130,17 +130,24 @@ static int run_streamed(const img_backend *backend, void *state, img_stream_sour
     t->band_rows = stream_band_rows(plan);
     int rc = 0;
     for (int y0 = 0; y0 < plan->out_height && rc == 0; y0 += t->band_rows) {
-        const int y1 = plan->out_height - y0 < t->band_rows ? plan->out_height : y0 + t->band_rows;
+        int y1 = plan->out_height - y0 < t->band_rows ? plan->out_height : y0 + t->band_rows;
         rc = img_stream_source_wait_rows(source, img_plan_last_source_row(plan, y0, y1) + 1,
                                          &t->waited_s, err);
         if (rc != 0)
             break;
+        /* Once every row is decoded there is nothing left to overlap: the rest of the
+         * pipeline in one call and the rest of the encoding in finish, both on all the
+         * cores rather than band by band on this thread. */
+        const bool rest = img_stream_source_rows(source) == src->height;
+        if (rest)
+            y1 = plan->out_height;
         const int64_t p0 = img_now_ns();
         rc = backend->run_rows(state, dst, src, plan, y0, y1, err);
         if (rc != 0)
             break;
         const int64_t p1 = img_now_ns();
-        img_row_writer_rows(writer, y1);
+        if (!rest)
+            img_row_writer_rows(writer, y1);
         const int64_t e1 = img_now_ns();
         trace_span(trace, "pipeline", t->bands, IMG_STREAM_TRACK_PIPELINE, p0, p1);
         if (e1 - p1 > 1000)   /* rows that completed no encoder band cost nothing */
@@ -148,6 +155,8 @@ static int run_streamed(const img_backend *backend, void *state, img_stream_sour
         t->pipeline_s += (double)(p1 - p0) * 1e-9;
         t->encode_s += (double)(e1 - p1) * 1e-9;
         t->bands++;
+        if (rest)
+            break;
     }
     if (rc == 0)
         rc = img_stream_source_finish(source, err);
@@ -302,7 +311,7 @@ int img_cmd_run(const img_cli *cli)
     if (streamed)
         fprintf(stderr,
                 "  streamed: the decode on its own thread overlapped the pipeline and the "
-                "encoding, %d bands of %d rows; waited %.2f ms for decoded rows (so the parts "
+                "encoding, %d bands of up to %d rows; waited %.2f ms for decoded rows (so the parts "
                 "below overlap)%s%s\n",
                 st.bands, st.band_rows, st.waited_s * 1e3, cli->trace ? "; trace: " : "",
                 cli->trace ? cli->trace : "");

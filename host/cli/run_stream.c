@@ -133,6 +133,14 @@ int img_stream_source_wait_rows(img_stream_source *s, int rows, double *waited_s
     return there ? 0 : img_stream_source_finish(s, err);
 }
 
+int img_stream_source_rows(img_stream_source *s)
+{
+    pthread_mutex_lock(&s->lock);
+    const int rows = s->rows;
+    pthread_mutex_unlock(&s->lock);
+    return rows;
+}
+
 int img_stream_source_finish(img_stream_source *s, img_error *err)
 {
     if (s->thread_live) {
