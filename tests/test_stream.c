@@ -335,16 +335,30 @@ Test(stream, fallback_decoders_give_the_same_bytes)
     remove_dir();
 }
 
-/* Backends without bands of rows, and the built-in picture, run decode-then-run; --stream
- * on refuses them. */
-Test(stream, backends_without_bands_do_not_stream)
+/* The default (auto) streams from a file into a PNG with a backend that has bands of
+ * rows, and nothing else; --stream on refuses backends without bands and the built-in
+ * picture, and streams into JPEG too. */
+Test(stream, when_it_streams)
 {
     make_dir();
     write_input("in.png", 120, 80, 3);
-    char in[128], out[128];
+    char in[128], out[128], jpg[128];
     path_in(in, sizeof in, "in.png");
     path_in(out, sizeof out, "out.png");
+    path_in(jpg, sizeof jpg, "out.jpg");
     test_result r;
+    RUN(&r, "run", "--backend", "simd", "--input", in, "--output", out);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "streamed:"), "%s", r.err);
+    RUN(&r, "run", "--backend", "simd", "--input", in, "--output", jpg, "--stream", "auto");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_null(strstr(r.err, "streamed:"), "%s", r.err);
+    RUN(&r, "run", "--backend", "simd", "--input", in, "--output", jpg, "--stream", "on");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "streamed:"), "%s", r.err);
+    RUN(&r, "run", "--backend", "simd-threads", "--size", "64x48", "--output", out);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_null(strstr(r.err, "streamed:"), "%s", r.err);
     RUN(&r, "run", "--backend", "serial", "--input", in, "--output", out);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_null(strstr(r.err, "streamed:"), "%s", r.err);

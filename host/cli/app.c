@@ -26,7 +26,13 @@ bool img_run_streams(const img_cli *cli, const img_backend *backend)
 {
     const img_stream_mode mode = cli->stream == IMG_STREAM_DEFAULT ? IMG_STREAM_DEFAULT_MODE
                                                                     : cli->stream;
-    return mode != IMG_STREAM_OFF && cli->input != NULL && backend->run_rows != NULL;
+    if (mode == IMG_STREAM_OFF || !cli->input || !backend->run_rows)
+        return false;
+    /* auto: only into PNG, whose encoder works band by band while the decode runs. A
+     * JPEG or PNM is encoded after the last row either way, which leaves only the
+     * pipeline (a few per cent of the job) to overlap, and measured on 2 cores the
+     * decoder lost about that much to the pipeline's threads (README, "Streaming"). */
+    return mode == IMG_STREAM_ON || img_format_from_path(cli->output) == IMG_FORMAT_PNG;
 }
 
 img_backend_options img_backend_options_from_cli(const img_cli *cli)

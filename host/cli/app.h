@@ -51,8 +51,8 @@ int img_select_backends(const img_cli *cli, bool serial_first, const img_backend
  * before any input is read and exit with IMG_EXIT_USAGE when it fails. */
 int img_check_backend_options(const img_cli *cli, img_error *err);
 
-/* Whether `run` streams (--stream, default in app.c): not off, an --input file, and a
- * backend that computes bands of rows (its run_rows). */
+/* Whether `run` streams (--stream, default in app.c): not off, an --input file, a
+ * backend that computes bands of rows (its run_rows), and for auto a .png output. */
 bool img_run_streams(const img_cli *cli, const img_backend *backend);
 
 /* The streamed run's timeline tracks (img_trace_write_named). */

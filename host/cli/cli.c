@@ -656,9 +656,10 @@ const char *img_cli_usage(img_command command)
                "  --output OUT     where the result goes (required)\n"
                "  --stream MODE    on, off or auto: decode --input on its own thread while the\n"
                "                   pipeline and the encoder work on the bands of rows already\n"
-               "                   decoded; the same bytes either way. auto streams with\n"
-               "                   --input and the simd or simd-threads backend; on refuses\n"
-               "                   anything else (default auto, measured faster)\n"
+               "                   decoded; the same bytes either way. auto streams from\n"
+               "                   --input into a .png with the simd or simd-threads backend\n"
+               "                   (measured faster there); on also into .jpg and .ppm, and\n"
+               "                   refuses other backends (default auto)\n"
                PNG_LEVEL_HELP PNG_THREADS_HELP;
     case IMG_CMD_VERIFY:
         return "usage: imgpipe verify [--input IN | --size WxH] [--backends LIST]\n"
