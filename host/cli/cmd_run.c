@@ -242,7 +242,8 @@ int img_cmd_run(const img_cli *cli)
         goto done;
     /* Tuning tries several work-group shapes on the first run and takes seconds: it is
      * its own untimed run, announced first, so the pipeline's time is the pipeline's. */
-    if (cli->autotune) {
+    /* No streaming backend tunes; one that did would have to wait for every row. */
+    if (cli->autotune && !streamed) {
         fprintf(stderr, "autotune: trying work-group shapes on this image (once; the choice "
                         "is cached) ...\n");
         double tune0 = img_now();
@@ -311,8 +312,8 @@ int img_cmd_run(const img_cli *cli)
     if (streamed)
         fprintf(stderr,
                 "  streamed: the decode on its own thread overlapped the pipeline and the "
-                "encoding, %d bands of up to %d rows; waited %.2f ms for decoded rows (so the parts "
-                "below overlap)%s%s\n",
+                "encoding, %d bands of up to %d rows; waited %.2f ms for decoded rows (so "
+                "the parts below overlap)%s%s\n",
                 st.bands, st.band_rows, st.waited_s * 1e3, cli->trace ? "; trace: " : "",
                 cli->trace ? cli->trace : "");
     else

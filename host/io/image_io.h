@@ -79,7 +79,8 @@ typedef struct img_write_options {
 /* Format by extension (case-insensitive); IMG_FORMAT_UNKNOWN when none matches. */
 img_format img_format_from_path(const char *path);
 
-/* Decodes the file into a freshly allocated planar image (*img must not own memory). */
+/* Decodes the file into a freshly allocated planar image (*img must not own memory).
+ * With options->sink the memory is the sink's and *img a view of it (img_row_sink). */
 int img_read_file(const char *path, img_image *img, const img_read_options *options,
                   img_error *err);
 
