@@ -472,6 +472,7 @@ Test(stream, trace_shows_the_three_tracks)
     cr_assert_not_null(strstr(text, "\"decode (its own thread)\""));
     cr_assert_not_null(strstr(text, "\"pipeline bands (main thread)\""));
     cr_assert_not_null(strstr(text, "\"encode bands (main thread)\""));
+    cr_assert_not_null(strstr(text, "\"name\": \"read band 0\""));   /* file and header */
     cr_assert_not_null(strstr(text, "\"name\": \"decode band 0\""));
     cr_assert_not_null(strstr(text, "\"name\": \"pipeline band 0\""));
     cr_assert_not_null(strstr(text, "\"cat\": \"encode\""));

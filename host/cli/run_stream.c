@@ -20,9 +20,18 @@
 static void on_started(void *ctx, img_image *img)
 {
     img_stream_source *s = ctx;
-    if (s->trace)   /* before any event: the main thread records only after `started` */
-        (void)img_trace_reserve(s->trace, IMG_STREAM_DECODE_SPANS + 2 + IMG_STREAM_TRACE_SPARE,
+    if (s->trace) {   /* before any event: the main thread records only after `started` */
+        (void)img_trace_reserve(s->trace, IMG_STREAM_DECODE_SPANS + 3 + IMG_STREAM_TRACE_SPARE,
                                 &(img_error){{0}});
+        /* Reading the file and its header, up to the first row. */
+        const int64_t now = img_now_ns();
+        img_trace_event *e = img_trace_slot(s->trace);
+        if (e)
+            *e = (img_trace_event){.stage = "read", .band = 0, .plane = -1,
+                                   .worker = IMG_STREAM_TRACK_DECODE, .cpu = -1, .cpu_end = -1,
+                                   .start_ns = s->span_start_ns, .end_ns = now};
+        s->span_start_ns = now;
+    }
     pthread_mutex_lock(&s->lock);
     s->img = *img;
     img->storage = NULL;   /* ours now: the decoder never frees it */
