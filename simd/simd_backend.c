@@ -72,6 +72,7 @@ typedef struct simd_batch {
     img_image *dst;
     bool point, blur, resize;
     int out_h, band_rows, bands;
+    int y_begin, y_end;         /* the output rows this batch computes */
 } simd_batch;
 
 static void simd_task(void *arg, int index, int worker)
@@ -84,14 +85,14 @@ static void simd_task(void *arg, int index, int worker)
         .src_stride = b->src->stride[c],
         .dst = b->dst->plane[c],
         .dst_stride = b->dst->stride[c],
-        .y0 = band * b->band_rows,
-        .y1 = band * b->band_rows + b->band_rows,
+        .y0 = b->y_begin + band * b->band_rows,
+        .y1 = b->y_begin + band * b->band_rows + b->band_rows,
         .point = b->point && !img_is_alpha_plane(b->src->channels, c),
         .blur = b->blur,
         .resize = b->resize,
     };
-    if (job.y1 > b->out_h)
-        job.y1 = b->out_h;
+    if (job.y1 > b->y_end)
+        job.y1 = b->y_end;
     img_simd_run_strip(&b->st->f, &job, &b->st->scratch[worker]);
 }
 
@@ -111,16 +112,20 @@ static int auto_band_rows(const simd_state *st, int out_h)
     return (out_h + bands - 1) / bands;
 }
 
-/* Runs the stages given by the flags over every plane, src -> dst. */
+/* Runs the stages given by the flags over output rows [y_begin, y_end) of every plane,
+ * src -> dst (y_end < 0: to the last row). */
 static void dispatch(simd_state *st, img_image *dst, const img_image *src, bool point,
-                     bool blur, bool resize)
+                     bool blur, bool resize, int y_begin, int y_end)
 {
-    simd_batch b = {st, src, dst, point, blur, resize, 0, 0, 0};
+    simd_batch b = {st, src, dst, point, blur, resize, 0, 0, 0, y_begin, y_end};
     b.out_h = resize ? st->k.out_h : st->k.in_h;
-    b.band_rows = auto_band_rows(st, b.out_h);
-    if (b.band_rows > b.out_h)
-        b.band_rows = b.out_h;
-    b.bands = (b.out_h + b.band_rows - 1) / b.band_rows;
+    if (b.y_end < 0)
+        b.y_end = b.out_h;
+    const int rows = b.y_end - b.y_begin;
+    b.band_rows = auto_band_rows(st, rows);
+    if (b.band_rows > rows)
+        b.band_rows = rows;
+    b.bands = (rows + b.band_rows - 1) / b.band_rows;
     const int count = src->channels * b.bands;
     if (st->pool && count > 1) {
         img_pool_run(st->pool, simd_task, &b, count);
@@ -171,8 +176,11 @@ static int tmp_image(simd_state *st, img_image *tmp, const img_image *src, img_e
     return 0;
 }
 
+/* The stages over output rows [y_begin, y_end) (y_end < 0: every row); a band of rows
+ * only where the schedule is one pass (rows_only). */
 static int run_stages(simd_state *st, img_image *dst, const img_image *src,
-                      const img_plan *plan, const bool stages[IMG_STAGE_COUNT], img_error *err)
+                      const img_plan *plan, const bool stages[IMG_STAGE_COUNT], int y_begin,
+                      int y_end, img_error *err)
 {
     const bool point = stages[IMG_STAGE_BRIGHTNESS] || stages[IMG_STAGE_CONTRAST];
     const bool blur = stages[IMG_STAGE_BLUR], resize = stages[IMG_STAGE_RESIZE];
@@ -185,14 +193,17 @@ static int run_stages(simd_state *st, img_image *dst, const img_image *src,
             return -1;
 
     if (blur && resize && !st->k.y_fusable) {
+        /* Two passes over the whole image: never for plans img_plan_init makes. */
+        if (y_end >= 0)
+            return img_fail(err, "simd: this plan's y map cannot run in bands of rows");
         img_image tmp;
         if (tmp_image(st, &tmp, src, err) != 0)
             return -1;
-        dispatch(st, &tmp, src, point, true, false);
-        dispatch(st, dst, &tmp, false, false, true);
+        dispatch(st, &tmp, src, point, true, false, 0, -1);
+        dispatch(st, dst, &tmp, false, false, true, 0, -1);
         return 0;
     }
-    dispatch(st, dst, src, point, blur, resize);
+    dispatch(st, dst, src, point, blur, resize, y_begin, y_end);
     return 0;
 }
 
@@ -203,13 +214,24 @@ static int simd_run_stage(void *state, img_stage stage, img_image *dst, const im
         return img_fail(err, "simd: unknown stage %d", (int)stage);
     bool stages[IMG_STAGE_COUNT] = {false};
     stages[stage] = true;
-    return run_stages(state, dst, src, plan, stages, err);
+    return run_stages(state, dst, src, plan, stages, 0, -1, err);
 }
 
 static int simd_run_pipeline(void *state, img_image *dst, const img_image *src,
                              const img_plan *plan, img_error *err)
 {
-    return run_stages(state, dst, src, plan, plan->enabled, err);
+    return run_stages(state, dst, src, plan, plan->enabled, 0, -1, err);
+}
+
+/* Bands of output rows are what the schedule computes anyway (each recomputes its
+ * halo), so any split gives the whole run's bytes. */
+static int simd_run_rows(void *state, img_image *dst, const img_image *src,
+                         const img_plan *plan, int y0, int y1, img_error *err)
+{
+    if (y0 < 0 || y1 > plan->out_height || y0 >= y1)
+        return img_fail(err, "simd: rows [%d, %d) are outside the %d output rows", y0, y1,
+                        plan->out_height);
+    return run_stages(state, dst, src, plan, plan->enabled, y0, y1, err);
 }
 
 static bool simd_probe(char *reason, size_t reason_len)
@@ -389,6 +411,7 @@ const img_backend img_backend_simd = {
     .destroy = simd_destroy,
     .run_stage = simd_run_stage,
     .run_pipeline = simd_run_pipeline,
+    .run_rows = simd_run_rows,
     .describe = simd_describe,
     .simd_level = simd_level,
     .compute_roof = simd_compute_roof,
@@ -404,6 +427,7 @@ const img_backend img_backend_simd_threads = {
     .destroy = simd_destroy,
     .run_stage = simd_run_stage,
     .run_pipeline = simd_run_pipeline,
+    .run_rows = simd_run_rows,
     .describe = simd_describe,
     .simd_level = simd_level,
     .compute_roof = simd_compute_roof,

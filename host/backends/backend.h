@@ -121,6 +121,13 @@ typedef struct img_backend {
     int (*run_pipeline)(void *state, img_image *dst, const img_image *src, const img_plan *plan,
                         img_error *err);
 
+    /* Optional: output rows [y0, y1) of run_pipeline's result, every plane, exactly as
+     * the whole run computes them, reading src rows up to img_plan_last_source_row(plan,
+     * y0, y1) only (the streamed `imgpipe run` calls it band by band while src is still
+     * being decoded). Not traced. Backends without it run streamed jobs whole. */
+    int (*run_rows)(void *state, img_image *dst, const img_image *src, const img_plan *plan,
+                    int y0, int y1, img_error *err);
+
     /* Optional: what actually ran ("avx2", "PoCL: cpu-skylake", "4 threads"). */
     void (*describe)(void *state, char *buf, size_t len);
 

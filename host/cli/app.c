@@ -19,6 +19,22 @@ int img_load_input(const img_cli *cli, img_image *img, img_error *err)
     return img_synth_image(img, w, h, 3, cli->max_pixels, err);
 }
 
+/* What `run` does without --stream: the faster as measured (README, "Streaming"). */
+#define IMG_STREAM_DEFAULT_MODE IMG_STREAM_AUTO
+
+bool img_run_streams(const img_cli *cli, const img_backend *backend)
+{
+    const img_stream_mode mode = cli->stream == IMG_STREAM_DEFAULT ? IMG_STREAM_DEFAULT_MODE
+                                                                    : cli->stream;
+    if (mode == IMG_STREAM_OFF || !cli->input || !backend->run_rows)
+        return false;
+    /* auto: only into PNG, whose encoder works band by band while the decode runs. A
+     * JPEG or PNM is encoded after the last row either way, which leaves only the
+     * pipeline (a few per cent of the job) to overlap, and measured on 2 cores the
+     * decoder lost about that much to the pipeline's threads (README, "Streaming"). */
+    return mode == IMG_STREAM_ON || img_format_from_path(cli->output) == IMG_FORMAT_PNG;
+}
+
 img_backend_options img_backend_options_from_cli(const img_cli *cli)
 {
     return (img_backend_options){
@@ -170,6 +186,9 @@ int img_check_backend_options(const img_cli *cli, img_error *err)
     unsigned used_by_any = 0;
     for (int i = 0; i < count; i++)
         used_by_any |= list[i]->options;
+    /* A streamed run writes its own timeline (decode, pipeline and encode bands). */
+    if (cli->command == IMG_CMD_RUN && img_run_streams(cli, list[0]))
+        used_by_any |= IMG_OPTION_TRACE;
     unsigned unused = backend_options_given(cli) & ~used_by_any;
     for (size_t o = 0; o < sizeof backend_options / sizeof backend_options[0]; o++) {
         if (!(unused & backend_options[o].bit))

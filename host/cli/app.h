@@ -3,6 +3,8 @@
 #ifndef IMG_CLI_APP_H
 #define IMG_CLI_APP_H
 
+#include <pthread.h>
+
 #include "backend.h"
 #include "cli.h"
 #include "clock.h"
@@ -49,6 +51,57 @@ int img_select_backends(const img_cli *cli, bool serial_first, const img_backend
  * before any input is read and exit with IMG_EXIT_USAGE when it fails. */
 int img_check_backend_options(const img_cli *cli, img_error *err);
 
+/* Whether `run` streams (--stream, default in app.c): not off, an --input file, a
+ * backend that computes bands of rows (its run_rows), and for auto a .png output. */
+bool img_run_streams(const img_cli *cli, const img_backend *backend);
+
+/* The streamed run's timeline tracks (img_trace_write_named). */
+enum { IMG_STREAM_TRACK_DECODE, IMG_STREAM_TRACK_PIPELINE, IMG_STREAM_TRACK_ENCODE,
+       IMG_STREAM_TRACKS };
+/* Trace events the main thread may add to the decode's: two per pipeline band, a few
+ * more. */
+#define IMG_STREAM_MAX_BANDS 16
+#define IMG_STREAM_TRACE_SPARE (2 * IMG_STREAM_MAX_BANDS + 8)
+
+/* --input decoded on its own thread, rows published as they are done (run_stream.c).
+ * The fields are the source's own; callers use the functions. */
+typedef struct img_stream_source {
+    const img_cli *cli;
+    img_trace *trace;          /* NULL, or where the decode spans go */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool sync_live, thread_live;
+    /* Under lock: */
+    img_image img;             /* owned from `started` on; freed by img_stream_source_free */
+    bool started, finished;
+    int rows;                  /* rows [0, rows) decoded */
+    int waiting_for;           /* > 0: the main thread waits for this many rows */
+    int rc;                    /* the decode's verdict, once finished */
+    img_error err;
+    double started_at, finished_at;   /* img_now() */
+    /* The decode thread's own: */
+    int traced_rows, spans;
+    int64_t span_start_ns;
+} img_stream_source;
+
+/* Starts decoding cli->input. On failure nothing runs; call img_stream_source_free
+ * anyway. */
+int img_stream_source_start(img_stream_source *s, const img_cli *cli, img_trace *trace,
+                            img_error *err);
+/* Waits until the image is allocated and gives a view of it (owning nothing); fails
+ * with the decoder's error when it stopped before. */
+int img_stream_source_wait_started(img_stream_source *s, img_image *view, img_error *err);
+/* Waits until rows [0, rows) are decoded (adding the time waited to *waited_s); fails
+ * with the decoder's error when the decode ended without them. */
+int img_stream_source_wait_rows(img_stream_source *s, int rows, double *waited_s,
+                                img_error *err);
+/* Rows decoded so far, without waiting. */
+int img_stream_source_rows(img_stream_source *s);
+/* Joins the thread; the decode's verdict (its error into *err, when err is non-NULL). */
+int img_stream_source_finish(img_stream_source *s, img_error *err);
+/* Joins, then releases everything, the image included. */
+void img_stream_source_free(img_stream_source *s);
 
 int img_cmd_run(const img_cli *cli);
 int img_cmd_info(const img_cli *cli);

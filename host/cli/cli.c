@@ -21,7 +21,7 @@ typedef enum option_id {
     OPT_SCALE, OPT_RESIZE, OPT_MAX_PIXELS, OPT_BACKEND, OPT_BACKENDS, OPT_SIZES, OPT_THREADS,
     OPT_REPS, OPT_WARMUP, OPT_MIN_TIME, OPT_OUT, OPT_DIFF_IMAGE, OPT_CPUS, OPT_BAND_ROWS,
     OPT_SIMD, OPT_DEVICE, OPT_NO_CACHE, OPT_AUTOTUNE, OPT_TRACE, OPT_INPUT_DIR, OPT_OUTPUT_DIR,
-    OPT_JOBS, OPT_COMPARE, OPT_PNG_LEVEL, OPT_PNG_DECODER,
+    OPT_JOBS, OPT_COMPARE, OPT_PNG_LEVEL, OPT_PNG_DECODER, OPT_STREAM,
 } option_id;
 
 typedef struct option_spec {
@@ -71,6 +71,7 @@ static const option_spec options[] = {
     /* Every command that reads images; decode-bench times both whatever it says. */
     {"png-decoder", OPT_PNG_DECODER, true,
      CMD(IMG_CMD_RUN) | CMD(IMG_CMD_VERIFY) | CMD(IMG_CMD_BENCH) | CMD(IMG_CMD_BATCH)},
+    {"stream", OPT_STREAM, true, CMD(IMG_CMD_RUN)},
 };
 
 /* One form where the command takes the other: `verify --backend simd` is `--backends
@@ -372,6 +373,16 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
         if (img_png_decoder_from_name(value, &cli->png_decoder) != 0)
             return img_fail(err, "%s: unknown PNG decoder '%s' (libpng or libspng)", name, value);
         return 0;
+    case OPT_STREAM:
+        if (strcmp(value, "on") == 0)
+            cli->stream = IMG_STREAM_ON;
+        else if (strcmp(value, "off") == 0)
+            cli->stream = IMG_STREAM_OFF;
+        else if (strcmp(value, "auto") == 0)
+            cli->stream = IMG_STREAM_AUTO;
+        else
+            return img_fail(err, "%s: '%s' is not on, off or auto", name, value);
+        return 0;
     }
     return img_fail(err, "%s: internal error: unhandled option", name);
 }
@@ -643,6 +654,12 @@ const char *img_cli_usage(img_command command)
                "  --size WxH       the built-in picture's size: WxH, 720p, 1080p, 4k or 8k\n"
                "                   (default 1920x1080)\n"
                "  --output OUT     where the result goes (required)\n"
+               "  --stream MODE    on, off or auto: decode --input on its own thread while the\n"
+               "                   pipeline and the encoder work on the bands of rows already\n"
+               "                   decoded; the same bytes either way. auto streams from\n"
+               "                   --input into a .png with the simd or simd-threads backend\n"
+               "                   (measured faster there); on also into .jpg and .ppm, and\n"
+               "                   refuses other backends (default auto)\n"
                PNG_LEVEL_HELP PNG_THREADS_HELP;
     case IMG_CMD_VERIFY:
         return "usage: imgpipe verify [--input IN | --size WxH] [--backends LIST]\n"
@@ -758,7 +775,9 @@ const char *img_cli_usage(img_command command)
            "                   GPU, else the first device)\n"
            "  --no-cache       opencl: bypass the program cache (default off)\n"
            "  --autotune       opencl: tune the work-group size (default off)\n"
-           "  --trace F.json   run with threads: a Chrome trace of its tasks (default none)\n"
+           "  --trace F.json   run with threads: a Chrome trace of its tasks (default none);\n"
+           "                   a streamed run (run --stream): its decode, pipeline and\n"
+           "                   encode bands\n"
            "  --cpus LIST      restrict the process to these cores, e.g. 0 or 0-1, any backend\n"
            "                   (default all allowed cores)\n"
            "\n"

@@ -32,6 +32,16 @@ typedef enum img_command {
 
 #define IMG_CLI_MAX_LIST 16
 
+/* run --stream: decode, pipeline and encode overlapped in bands of rows, or one after
+ * the other. AUTO streams where the backend computes bands of rows (run_rows) and the
+ * input is a file; the zero value is the default (cmd_run.c says what it stands for). */
+typedef enum img_stream_mode {
+    IMG_STREAM_DEFAULT,
+    IMG_STREAM_OFF,
+    IMG_STREAM_ON,
+    IMG_STREAM_AUTO,
+} img_stream_mode;
+
 typedef struct img_size {
     int width, height;
 } img_size;
@@ -74,6 +84,7 @@ typedef struct img_cli {
     bool no_cache;               /* --no-cache */
     bool autotune;               /* --autotune */
     const char *trace;           /* --trace FILE.json */
+    img_stream_mode stream;      /* --stream (run) */
 
     const char *input_dir;       /* --input-dir (batch) */
     const char *output_dir;      /* --output-dir (batch) */

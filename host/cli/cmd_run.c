@@ -78,6 +78,99 @@ static void print_where_the_time_went(const job_times *t, bool decoded, long min
     fprintf(stderr, "cold caches; bench times warm runs (imgpipe bench --input ...)\n");
 }
 
+/* ---- the streamed run ---- */
+
+/* Streamed bands: about this many per image (at most IMG_STREAM_MAX_BANDS), so the
+ * first is ready early and the last, which waits for the decode's end, is short. */
+#define IMG_STREAM_BANDS IMG_STREAM_MAX_BANDS
+
+/* Output rows per streamed band. Each band recomputes the blur's 2r halo rows, so a band
+ * spans at least 8r input rows (the halo a quarter of its work at most). */
+static int stream_band_rows(const img_plan *plan)
+{
+    int rows = (plan->out_height + IMG_STREAM_BANDS - 1) / IMG_STREAM_BANDS;
+    const int64_t min_rows =
+        ((int64_t)8 * plan->blur_radius * plan->out_height + plan->in_height - 1) /
+        plan->in_height;
+    if (rows < min_rows)
+        rows = min_rows < plan->out_height ? (int)min_rows : plan->out_height;
+    return rows > 0 ? rows : 1;
+}
+
+static void trace_span(img_trace *trace, const char *stage, int band, int track,
+                       int64_t start_ns, int64_t end_ns)
+{
+    img_trace_event *e = trace ? img_trace_slot(trace) : NULL;
+    if (e)
+        *e = (img_trace_event){.stage = stage, .band = band, .plane = -1, .worker = track,
+                               .cpu = -1, .cpu_end = -1, .start_ns = start_ns,
+                               .end_ns = end_ns};
+}
+
+typedef struct stream_times {
+    double pipeline_s;   /* the bands' run_rows, added up */
+    double encode_s;     /* encoding as rows arrived, then the rest and the file's bytes */
+    double waited_s;     /* the main thread waiting for decoded rows */
+    int bands, band_rows;
+} stream_times;
+
+/* Bands of output rows, each as soon as the source rows it reads are decoded, each
+ * handed to the encoder at once; then the decode's verdict (a bad trailer fails after
+ * the last row), then the rest of the encoding into *encoded. All on this thread while
+ * the decode runs on its own. */
+static int run_streamed(const img_backend *backend, void *state, img_stream_source *source,
+                        img_image *dst, const img_image *src, const img_plan *plan,
+                        const img_write_options *wo, const char *output, img_trace *trace,
+                        uint8_t **encoded, size_t *encoded_size, stream_times *t,
+                        img_error *err)
+{
+    img_row_writer *writer = NULL;
+    if (img_row_writer_begin(output, dst, wo, &writer, err) != 0)
+        return -1;
+    t->band_rows = stream_band_rows(plan);
+    int rc = 0;
+    for (int y0 = 0; y0 < plan->out_height && rc == 0; y0 += t->band_rows) {
+        int y1 = plan->out_height - y0 < t->band_rows ? plan->out_height : y0 + t->band_rows;
+        rc = img_stream_source_wait_rows(source, img_plan_last_source_row(plan, y0, y1) + 1,
+                                         &t->waited_s, err);
+        if (rc != 0)
+            break;
+        /* Once every row is decoded there is nothing left to overlap: the rest of the
+         * pipeline in one call and the rest of the encoding in finish, both on all the
+         * cores rather than band by band on this thread. */
+        const bool rest = img_stream_source_rows(source) == src->height;
+        if (rest)
+            y1 = plan->out_height;
+        const int64_t p0 = img_now_ns();
+        rc = backend->run_rows(state, dst, src, plan, y0, y1, err);
+        if (rc != 0)
+            break;
+        const int64_t p1 = img_now_ns();
+        if (!rest)
+            img_row_writer_rows(writer, y1);
+        const int64_t e1 = img_now_ns();
+        trace_span(trace, "pipeline", t->bands, IMG_STREAM_TRACK_PIPELINE, p0, p1);
+        if (e1 - p1 > 1000)   /* rows that completed no encoder band cost nothing */
+            trace_span(trace, "encode", t->bands, IMG_STREAM_TRACK_ENCODE, p1, e1);
+        t->pipeline_s += (double)(p1 - p0) * 1e-9;
+        t->encode_s += (double)(e1 - p1) * 1e-9;
+        t->bands++;
+        if (rest)
+            break;
+    }
+    if (rc == 0)
+        rc = img_stream_source_finish(source, err);
+    if (rc == 0) {
+        const int64_t f0 = img_now_ns();
+        rc = img_row_writer_finish(writer, encoded, encoded_size, err);
+        const int64_t f1 = img_now_ns();
+        trace_span(trace, "encode", t->bands, IMG_STREAM_TRACK_ENCODE, f0, f1);
+        t->encode_s += (double)(f1 - f0) * 1e-9;
+    }
+    img_row_writer_free(writer);
+    return rc;
+}
+
 int img_cmd_run(const img_cli *cli)
 {
     img_error err = {{0}};
@@ -90,6 +183,10 @@ int img_cmd_run(const img_cli *cli)
     uint8_t *encoded = NULL;
     size_t encoded_size = 0;
     const double start = img_now();
+    img_stream_source source;
+    bool streamed = false;
+    img_trace stream_trace = {0};
+    stream_times st = {0};
 
     /* Nothing is loaded, probed or initialised until the input is decoded and the
      * output is known to be writable: a bad argument costs milliseconds and leaves no
@@ -102,10 +199,24 @@ int img_cmd_run(const img_cli *cli)
         status = IMG_EXIT_USAGE;
         goto done;
     }
-    double t_decode = img_now();
-    if (img_load_input(cli, &src, &err) != 0)
+    if (cli->stream == IMG_STREAM_ON && !img_run_streams(cli, backend)) {
+        img_fail(&err, "--stream on needs --input and a backend that computes bands of rows "
+                       "(simd or simd-threads; got --backend %s%s)",
+                 backend->name, cli->input ? "" : " and no --input");
+        status = IMG_EXIT_USAGE;
         goto done;
-    const double decode_s = img_now() - t_decode;
+    }
+    double t_decode = img_now();
+    if (img_run_streams(cli, backend)) {
+        /* From here on every exit joins the decoding thread (done:). */
+        streamed = true;
+        if (img_stream_source_start(&source, cli, cli->trace ? &stream_trace : NULL, &err) != 0 ||
+            img_stream_source_wait_started(&source, &src, &err) != 0)
+            goto done;
+    } else if (img_load_input(cli, &src, &err) != 0) {
+        goto done;
+    }
+    double decode_s = img_now() - t_decode;   /* streamed: set once the decode is over */
     /* What the options make of this input (an output over the pixel limit) is a usage
      * error, as it is when the size is known from the options alone. */
     if (img_plan_init(&plan, &cli->params, src.width, src.height, cli->max_pixels, &err) != 0) {
@@ -131,7 +242,8 @@ int img_cmd_run(const img_cli *cli)
         goto done;
     /* Tuning tries several work-group shapes on the first run and takes seconds: it is
      * its own untimed run, announced first, so the pipeline's time is the pipeline's. */
-    if (cli->autotune) {
+    /* No streaming backend tunes; one that did would have to wait for every row. */
+    if (cli->autotune && !streamed) {
         fprintf(stderr, "autotune: trying work-group shapes on this image (once; the choice "
                         "is cached) ...\n");
         double tune0 = img_now();
@@ -144,13 +256,33 @@ int img_cmd_run(const img_cli *cli)
     getrusage(RUSAGE_SELF, &ru0);
     const double cpu0 = img_cpu_seconds();
     double t0 = img_now();
-    if (backend->run_pipeline(state, &dst, &src, &plan, &err) != 0)
-        goto done;
-    double seconds = img_now() - t0;
+    double seconds = 0, encode_s = 0;
+    if (streamed) {
+        if (run_streamed(backend, state, &source, &dst, &src, &plan, &wo, cli->output,
+                         cli->trace ? &stream_trace : NULL, &encoded, &encoded_size, &st,
+                         &err) != 0)
+            goto done;
+        seconds = st.pipeline_s;
+        encode_s = st.encode_s;
+        decode_s = source.finished_at - source.started_at;
+    } else {
+        if (backend->run_pipeline(state, &dst, &src, &plan, &err) != 0)
+            goto done;
+        seconds = img_now() - t0;
+    }
     const double cpu = img_cpu_seconds() - cpu0;
     getrusage(RUSAGE_SELF, &ru1);
-    /* The backend only recorded the tasks: the file is the caller's, outside the timing. */
-    if (cli->trace && backend->trace) {
+    /* The backend only recorded the tasks: the file is the caller's, outside the timing.
+     * A streamed run's timeline is the decode, pipeline and encode bands. */
+    if (cli->trace && streamed) {
+        static const char *const tracks[IMG_STREAM_TRACKS] = {
+            [IMG_STREAM_TRACK_DECODE] = "decode (its own thread)",
+            [IMG_STREAM_TRACK_PIPELINE] = "pipeline bands (main thread)",
+            [IMG_STREAM_TRACK_ENCODE] = "encode bands (main thread)"};
+        if (img_trace_write_named(&stream_trace, cli->trace, tracks, IMG_STREAM_TRACKS, &err) !=
+            0)
+            goto done;
+    } else if (cli->trace && backend->trace) {
         int tracks = 0;
         const img_trace *trace = backend->trace(state, &tracks);
         if (trace && img_trace_write(trace, cli->trace, tracks, &err) != 0)
@@ -158,12 +290,15 @@ int img_cmd_run(const img_cli *cli)
     }
     /* img_write_file in its two halves, so that encoding and writing are timed apart. */
     double t_encode = img_now();
-    if (img_write_memory(cli->output, &dst, &wo, &encoded, &encoded_size, &err) != 0)
+    if (!streamed &&
+        img_write_memory(cli->output, &dst, &wo, &encoded, &encoded_size, &err) != 0)
         goto done;
     double t_write = img_now();
     if (img_write_encoded(cli->output, encoded, encoded_size, &err) != 0)
         goto done;
-    const double write_s = img_now() - t_write, encode_s = t_write - t_encode;
+    const double write_s = img_now() - t_write;
+    if (!streamed)
+        encode_s = t_write - t_encode;
     const double total_s = img_now() - start;
     char what[160] = "";
     if (backend->describe)
@@ -174,7 +309,15 @@ int img_cmd_run(const img_cli *cli)
             (double)src.width * src.height / seconds / 1e6, cli->output);
     /* CPU/wall is how many cores were busy on average: about 1 when threads only
      * interleave on one core, up to the core count when they run in parallel. */
-    fprintf(stderr,
+    if (streamed)
+        fprintf(stderr,
+                "  streamed: the decode on its own thread overlapped the pipeline and the "
+                "encoding, %d bands of up to %d rows; waited %.2f ms for decoded rows (so "
+                "the parts below overlap)%s%s\n",
+                st.bands, st.band_rows, st.waited_s * 1e3, cli->trace ? "; trace: " : "",
+                cli->trace ? cli->trace : "");
+    else
+        fprintf(stderr,
             "  wall %.2f ms, CPU %.2f ms, CPU/wall %.2f, context switches: %ld voluntary, %ld "
             "involuntary%s%s\n",
             seconds * 1e3, cpu * 1e3, cpu / seconds, ru1.ru_nvcsw - ru0.ru_nvcsw,
@@ -189,10 +332,17 @@ int img_cmd_run(const img_cli *cli)
         have_counters ? counters.scratch_grows : -1);
     status = IMG_EXIT_OK;
 done:
+    /* A failed decode is reported as decode-then-run would have: before anything the
+     * options make of the image. */
+    if (streamed && status != IMG_EXIT_OK && img_stream_source_finish(&source, &err) != 0)
+        status = IMG_EXIT_FAILURE;
     if (status != IMG_EXIT_OK)
         fprintf(stderr, "imgpipe: %s\n", err.message);
     if (state_live)
         backend->destroy(state);
+    if (streamed)
+        img_stream_source_free(&source);   /* after the pipeline: src is its image */
+    img_trace_free(&stream_trace);
     free(encoded);
     img_image_free(&dst);
     img_image_free(&src);

@@ -57,7 +57,8 @@ static void print_us(FILE *f, int64_t ns)
     fprintf(f, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
 }
 
-static void print_events(FILE *f, const img_trace *trace, int threads)
+/* names: the tracks' names, or NULL for "worker N". */
+static void print_events(FILE *f, const img_trace *trace, int threads, const char *const *names)
 {
     size_t n = img_trace_count(trace);
     /* The earliest start becomes time zero: viewers then open at the run itself. */
@@ -71,10 +72,17 @@ static void print_events(FILE *f, const img_trace *trace, int threads)
           "\"args\": {\"name\": \"imgpipe threads\"}}",
           f);
     for (int t = 0; t < threads; t++) {
+        char track[64];
+        if (names)
+            snprintf(track, sizeof track, "%s", names[t]);
+        else
+            snprintf(track, sizeof track, "worker %d", t);
         fprintf(f,
                 ",\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %d, "
-                "\"args\": {\"name\": \"worker %d\"}}",
-                t, t);
+                "\"args\": {\"name\": ",
+                t);
+        img_json_string(f, track);
+        fputs("}}", f);
         /* Keeps the tracks in worker order rather than first-seen order. */
         fprintf(f,
                 ",\n{\"name\": \"thread_sort_index\", \"ph\": \"M\", \"pid\": 1, \"tid\": %d, "
@@ -106,14 +114,26 @@ static void print_events(FILE *f, const img_trace *trace, int threads)
     fprintf(f, "\", \"dropped_events\": %zu}}\n", img_trace_dropped(trace));
 }
 
-int img_trace_write(const img_trace *trace, const char *path, int threads, img_error *err)
+static int write_trace(const img_trace *trace, const char *path, int threads,
+                       const char *const *names, img_error *err)
 {
     /* Atomic, so a viewer reloading the file sees the old trace or the new one. */
     img_atomic_file file;
     if (img_atomic_open(&file, path, err) != 0)
         return -1;
-    print_events(file.f, trace, threads);
+    print_events(file.f, trace, threads, names);
     return img_atomic_commit(&file, err);
+}
+
+int img_trace_write(const img_trace *trace, const char *path, int threads, img_error *err)
+{
+    return write_trace(trace, path, threads, NULL, err);
+}
+
+int img_trace_write_named(const img_trace *trace, const char *path, const char *const *names,
+                          int tracks, img_error *err)
+{
+    return write_trace(trace, path, tracks, names, err);
 }
 
 void img_trace_free(img_trace *trace)

@@ -50,6 +50,11 @@ size_t img_trace_dropped(const img_trace *trace);
  * of its own, relying on the pool's batch barrier. */
 int img_trace_write(const img_trace *trace, const char *path, int threads, img_error *err);
 
+/* The same with the tracks 0..tracks-1 named names[0..tracks-1] ("decode", "encode")
+ * instead of "worker N": for timelines whose rows are jobs rather than pool workers. */
+int img_trace_write_named(const img_trace *trace, const char *path, const char *const *names,
+                          int tracks, img_error *err);
+
 /* Releases the event array; safe on a zeroed trace. */
 void img_trace_free(img_trace *trace);
 

@@ -184,3 +184,20 @@ void img_plan_free(img_plan *plan)
     memset(&plan->resize_x, 0, sizeof plan->resize_x);
     memset(&plan->resize_y, 0, sizeof plan->resize_y);
 }
+
+int img_plan_last_source_row(const img_plan *plan, int y0, int y1)
+{
+    int last = y1 - 1;
+    if (plan->enabled[IMG_STAGE_RESIZE]) {
+        /* Any map, monotonic or not: the largest row either tap reads. */
+        last = 0;
+        for (int y = y0; y < y1; y++) {
+            const int i = plan->resize_y.i0[y] > plan->resize_y.i1[y] ? plan->resize_y.i0[y]
+                                                                       : plan->resize_y.i1[y];
+            if (i > last)
+                last = i;
+        }
+    }
+    last += plan->blur_radius;   /* 0 when blur is disabled */
+    return last < plan->in_height - 1 ? last : plan->in_height - 1;
+}

@@ -94,6 +94,13 @@ int img_plan_init(img_plan *plan, const img_params *p, int in_w, int in_h, uint6
                   img_error *err);
 void img_plan_free(img_plan *plan);
 
+/* The last input row (0-based) that output rows [y0, y1) of the plan's pipeline read:
+ * the resize's y map over those rows (the input rows themselves when resize is
+ * disabled), widened by the blur radius, clamped to the image. A caller that has input
+ * rows [0, result] can compute those output rows exactly as the whole-image run would
+ * (the streamed `imgpipe run`). Requires 0 <= y0 < y1 <= out_height. */
+int img_plan_last_source_row(const img_plan *plan, int y0, int y1);
+
 /* The integer Gaussian weights for sigma (> 0): writes 2r+1 values to weights (room
  * for 2*IMG_BLUR_MAX_RADIUS+1) and returns r. */
 int img_blur_weights(double sigma, int32_t *weights);

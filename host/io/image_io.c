@@ -162,6 +162,8 @@ int img_read_memory(const char *name, const uint8_t *data, size_t size, img_imag
         rc = img_fail(err, "%s: unrecognised image format", name);
     if (rc != 0)
         img_image_free(img);   /* the codecs already do; this keeps the promise local */
+    else
+        img_io_rows_done(options, img->height);   /* decoders that report only at the end */
     return rc;
 }
 
@@ -210,26 +212,27 @@ static int img_write_direct(const char *path, const uint8_t *data, size_t size, 
     return rc;
 }
 
-int img_write_memory(const char *name, const img_image *img, const img_write_options *options,
-                     uint8_t **data, size_t *size, img_error *err)
+/* What an encoder writes into memory: one call of a writer, or a row writer's rest. */
+typedef struct img_memory_encode {
+    img_writer_fn *writer;            /* a whole image at once, or */
+    img_png_stream *png;              /* the remaining bands of a streamed PNG */
+    const img_image *img;
+    const img_write_options *options;
+} img_memory_encode;
+
+/* Runs the encoder into an open_memstream buffer, handed to the caller on success. */
+static int img_encode_to_memory(const char *name, const img_memory_encode *e, uint8_t **data,
+                                size_t *size, img_error *err)
 {
-    const img_write_options defaults = {0};
-    if (!options)
-        options = &defaults;
     *data = NULL;
     *size = 0;
-    img_writer_fn *writer = NULL;
-    img_error inner;
-    if (!img || img_check_size(img->width, img->height, img->channels, UINT64_MAX, &inner) != 0)
-        return img_fail(err, "%s: cannot write: %s", name, img ? inner.message : "no image");
-    if (img_pick_writer(name, img->width, img->height, img->channels, options, &writer, err) != 0)
-        return -1;
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
     if (!fp)
         return img_fail(err, "%s: out of memory", name);
-    int rc = writer(name, fp, img, options, err);
+    int rc = e->png ? img_png_stream_finish(e->png, name, fp, err)
+                    : e->writer(name, fp, e->img, e->options, err);
     if (fclose(fp) != 0 && rc == 0)
         rc = img_fail(err, "%s: out of memory", name);
     if (rc != 0) {
@@ -239,6 +242,92 @@ int img_write_memory(const char *name, const img_image *img, const img_write_opt
     *data = (uint8_t *)buf;
     *size = len;
     return 0;
+}
+
+/* The checks img_write_memory makes before encoding; picks the writer. */
+static int img_prepare_write(const char *name, const img_image *img,
+                             const img_write_options *options, img_writer_fn **writer,
+                             img_error *err)
+{
+    img_error inner;
+    if (!img || img_check_size(img->width, img->height, img->channels, UINT64_MAX, &inner) != 0)
+        return img_fail(err, "%s: cannot write: %s", name, img ? inner.message : "no image");
+    return img_pick_writer(name, img->width, img->height, img->channels, options, writer, err);
+}
+
+int img_write_memory(const char *name, const img_image *img, const img_write_options *options,
+                     uint8_t **data, size_t *size, img_error *err)
+{
+    const img_write_options defaults = {0};
+    if (!options)
+        options = &defaults;
+    *data = NULL;
+    *size = 0;
+    img_writer_fn *writer = NULL;
+    if (img_prepare_write(name, img, options, &writer, err) != 0)
+        return -1;
+    return img_encode_to_memory(
+        name, &(img_memory_encode){.writer = writer, .img = img, .options = options}, data,
+        size, err);
+}
+
+/* ---- writing as rows arrive ---- */
+
+struct img_row_writer {
+    const char *name;
+    const img_image *img;
+    img_write_options options;
+    img_writer_fn *writer;
+    img_png_stream *png;   /* PNG: the bands encoded so far; NULL for other formats */
+};
+
+int img_row_writer_begin(const char *name, const img_image *img,
+                         const img_write_options *options, img_row_writer **out,
+                         img_error *err)
+{
+    const img_write_options defaults = {0};
+    if (!options)
+        options = &defaults;
+    *out = NULL;
+    img_row_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return img_fail(err, "%s: out of memory", name);
+    *w = (img_row_writer){.name = name, .img = img, .options = *options};
+    if (img_prepare_write(name, img, options, &w->writer, err) != 0)
+        goto fail;
+    if (w->writer == img_png_write_stream) {
+        img_png_encoding enc;
+        if (img_png_encoding_for_options(name, options, &enc, err) != 0 ||
+            img_png_stream_begin(name, img, &enc, &w->png, err) != 0)
+            goto fail;
+    }
+    *out = w;
+    return 0;
+fail:
+    img_row_writer_free(w);
+    return -1;
+}
+
+void img_row_writer_rows(img_row_writer *writer, int rows)
+{
+    if (writer->png)
+        img_png_stream_rows(writer->png, rows);
+}
+
+int img_row_writer_finish(img_row_writer *w, uint8_t **data, size_t *size, img_error *err)
+{
+    return img_encode_to_memory(w->name,
+                                &(img_memory_encode){.writer = w->writer, .png = w->png,
+                                                     .img = w->img, .options = &w->options},
+                                data, size, err);
+}
+
+void img_row_writer_free(img_row_writer *writer)
+{
+    if (!writer)
+        return;
+    img_png_stream_free(writer->png);
+    free(writer);
 }
 
 int img_write_encoded(const char *path, const uint8_t *data, size_t size, img_error *err)

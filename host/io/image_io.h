@@ -34,9 +34,27 @@ typedef enum img_png_decoder {
     IMG_PNG_DECODER_LIBSPNG,
 } img_png_decoder;
 
+/* Rows as they are decoded, for a caller that overlaps its own work with the decode
+ * (the streamed `imgpipe run`), the decode running on a thread of the caller's. */
+typedef struct img_row_sink {
+    void *ctx;
+    /* The image is allocated (size and channels known, every header check passed, no
+     * row decoded yet). The sink takes its memory: it must copy *img and set
+     * img->storage to NULL; the decoder keeps writing rows into it but never frees it,
+     * also when the decode fails later, so the caller may still be reading rows. */
+    void (*started)(void *ctx, img_image *img);
+    /* Rows [0, rows) are decoded and final; rows only grows. Non-interlaced PNG through
+     * libpng and JPEG report row by row; the other decoders (libspng, interlaced PNG,
+     * PNM) report every row at once when they are done. The decode's verdict is the
+     * reader's return value, not rows reaching the height (a bad trailer fails after
+     * the last row). */
+    void (*rows)(void *ctx, int rows);
+} img_row_sink;
+
 typedef struct img_read_options {
     uint64_t max_pixels;   /* width * height limit checked before allocating; 0 = default */
     img_png_decoder png_decoder;
+    const img_row_sink *sink;   /* NULL: the image is returned whole, owning its memory */
 } img_read_options;
 
 /* "libpng" or "libspng" (DEFAULT names the decoder it stands for). */
@@ -61,7 +79,8 @@ typedef struct img_write_options {
 /* Format by extension (case-insensitive); IMG_FORMAT_UNKNOWN when none matches. */
 img_format img_format_from_path(const char *path);
 
-/* Decodes the file into a freshly allocated planar image (*img must not own memory). */
+/* Decodes the file into a freshly allocated planar image (*img must not own memory).
+ * With options->sink the memory is the sink's and *img a view of it (img_row_sink). */
 int img_read_file(const char *path, img_image *img, const img_read_options *options,
                   img_error *err);
 
@@ -86,6 +105,20 @@ int img_write_file(const char *path, const img_image *img, const img_write_optio
  * and writing apart, or keep the file in memory (bench's whole-job rows). */
 int img_write_memory(const char *name, const img_image *img, const img_write_options *options,
                      uint8_t **data, size_t *size, img_error *err);
+
+/* Encoding that keeps pace with rows as they are produced (the streamed `imgpipe run`):
+ * img_row_writer_rows says rows [0, rows) of img are final, and a PNG encodes every
+ * band of rows they complete, on the calling thread; img_row_writer_finish encodes the
+ * rest and returns exactly the bytes img_write_memory would (same bands, same
+ * filters, same deflate). JPEG and PNM encode everything in finish. img must stay
+ * allocated until finish; its rows may be written until they are announced. */
+typedef struct img_row_writer img_row_writer;
+int img_row_writer_begin(const char *name, const img_image *img,
+                         const img_write_options *options, img_row_writer **out,
+                         img_error *err);
+void img_row_writer_rows(img_row_writer *writer, int rows);
+int img_row_writer_finish(img_row_writer *writer, uint8_t **data, size_t *size, img_error *err);
+void img_row_writer_free(img_row_writer *writer);
 
 /* Writes already-encoded bytes to path with img_write_file's policy: atomically (a
  * temporary beside it, fsync, rename, the old file's mode kept), or straight into it

@@ -21,7 +21,15 @@ int img_io_alloc(const char *name, img_image *img, int width, int height, int ch
     img_error inner;
     if (img_image_alloc(img, width, height, channels, options->max_pixels, &inner) != 0)
         return img_fail(err, "%s: %s", name, inner.message);
+    if (options->sink && options->sink->started)
+        options->sink->started(options->sink->ctx, img);
     return 0;
+}
+
+void img_io_rows_done(const img_read_options *options, int rows)
+{
+    if (options->sink && options->sink->rows)
+        options->sink->rows(options->sink->ctx, rows);
 }
 
 int img_io_write_failed(const char *name, int errnum, img_error *err)

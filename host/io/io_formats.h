@@ -66,9 +66,14 @@ int img_pnm_write_stream(const char *name, FILE *fp, const img_image *img,
 /* img_check_size with the file name in front of its message. */
 int img_io_check_size(const char *name, int64_t width, int64_t height, int channels,
                       const img_read_options *options, img_error *err);
-/* img_image_alloc with the file name in front of its message. */
+/* img_image_alloc with the file name in front of its message; then options->sink, if
+ * any, takes the image's memory. */
 int img_io_alloc(const char *name, img_image *img, int width, int height, int channels,
                  const img_read_options *options, img_error *err);
+
+/* Tells options->sink, if any, that rows [0, rows) are decoded. img_io_alloc hands the
+ * image to the sink (image_io.h, img_row_sink). */
+void img_io_rows_done(const img_read_options *options, int rows);
 
 /* Formats a write failure from an errno value: "<file>: write failed: <strerror>". */
 int img_io_write_failed(const char *name, int errnum, img_error *err);

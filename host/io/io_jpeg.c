@@ -287,6 +287,7 @@ static int img_jpeg_decode(img_jpeg_reader *r, const char *name, const uint8_t *
             else
                 img_deinterleave_row(img, y + i, rows[i]);
         }
+        img_io_rows_done(options, y + got);
     }
     jpeg_finish_decompress(&r->cinfo);
     if (r->jerr.pub.num_warnings > 0)

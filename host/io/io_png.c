@@ -214,6 +214,7 @@ static int img_png_decode(img_png_reader *r, const char *name, const img_png_lay
         for (png_uint_32 y = 0; y < height; y++) {
             png_read_row(r->png, r->rows, NULL);
             img_deinterleave_row(img, (int)y, r->rows);
+            img_io_rows_done(options, (int)y + 1);
         }
     }
     /* Reads up to IEND, so a file cut after the last row, or a bad CRC there, is still

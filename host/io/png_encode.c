@@ -460,38 +460,82 @@ static int check_encoding(const char *name, const img_image *img, const img_png_
     return 0;
 }
 
-int img_png_encode_stream(const char *name, FILE *fp, const img_image *img,
-                          const img_png_encoding *enc, img_error *err)
+/* The bands and buffers of one encoding. The band split depends on the image and the
+ * encoding only, never on the threads or on streaming, so every path writes the same
+ * bytes. On failure the caller still calls job_free. */
+static int job_init(job *j, const char *name, const img_image *img, const img_png_encoding *enc,
+                    img_error *err)
 {
+    memset(j, 0, sizeof *j);
+    j->img = img;
+    j->enc = enc;
     if (check_encoding(name, img, enc, err) != 0)
         return -1;
-    job j = {.img = img, .enc = enc};
-    img_pool *pool = NULL;
-    int rc = -1;
-    j.row_bytes = (size_t)img->width * (size_t)img->channels;
-    j.stride = 1 + j.row_bytes;
-    const size_t total = (size_t)img->height * j.stride;
+    j->row_bytes = (size_t)img->width * (size_t)img->channels;
+    j->stride = 1 + j->row_bytes;
+    const size_t total = (size_t)img->height * j->stride;
     int count = enc->bands;
     if (count == 0) {
         const size_t automatic = (total + IMG_PNG_BAND_TARGET - 1) / IMG_PNG_BAND_TARGET;
         count = automatic < (size_t)img->height ? (int)automatic : img->height;
     }
-    j.band_count = count;
-    j.filtered = img_alloc_large(total, 64);   /* written once, by the filter pass */
-    j.bands = calloc((size_t)count, sizeof *j.bands);
-    if (!j.filtered || !j.bands) {
-        img_fail(err, "%s: PNG: out of memory", name);
-        goto done;
-    }
+    j->filtered = img_alloc_large(total, 64);   /* written once, by the filter pass */
+    j->bands = calloc((size_t)count, sizeof *j->bands);
+    if (!j->filtered || !j->bands)
+        return img_fail(err, "%s: PNG: out of memory", name);
+    j->band_count = count;
     /* Band i holds rows [i*h/count, (i+1)*h/count): as even as rows allow, and empty
      * bands (more bands than rows) are valid empty deflate blocks. */
     for (int i = 0; i < count; i++) {
-        band *b = &j.bands[i];
+        band *b = &j->bands[i];
         b->y0 = (int)((int64_t)img->height * i / count);
         b->y1 = (int)((int64_t)img->height * (i + 1) / count);
-        b->start = (size_t)b->y0 * j.stride;
-        b->length = (size_t)(b->y1 - b->y0) * j.stride;
+        b->start = (size_t)b->y0 * j->stride;
+        b->length = (size_t)(b->y1 - b->y0) * j->stride;
     }
+    return 0;
+}
+
+static void job_free(job *j)
+{
+    for (int i = 0; j->bands && i < j->band_count; i++)
+        free(j->bands[i].out);
+    free(j->bands);
+    free(j->filtered);
+    memset(j, 0, sizeof *j);
+}
+
+/* Once every band is filtered (and, for zlib, deflated): the failures, then the file. */
+static int job_write(job *j, const char *name, FILE *fp, img_error *err)
+{
+    for (int i = 0; i < j->band_count; i++)
+        if (j->bands[i].failed)
+            return img_fail(err, "%s: PNG: %s", name,
+                            j->bands[i].failed == ENOMEM || j->bands[i].failed == Z_MEM_ERROR
+                                ? "out of memory"
+                                : "deflate failed");
+    if (write_head(fp, j->img) != 0)
+        return img_io_write_failed(name, errno, err);
+    if (j->enc->deflater == IMG_PNG_DEFLATE_ZLIB) {
+        if (write_zlib_bands(fp, j) != 0)
+            return img_io_write_failed(name, errno, err);
+    } else if (write_libdeflate(fp, j, name, err) != 0) {
+        return -1;
+    }
+    if (write_chunk(fp, "IEND", NULL, 0) != 0)
+        return img_io_write_failed(name, errno, err);
+    return 0;
+}
+
+int img_png_encode_stream(const char *name, FILE *fp, const img_image *img,
+                          const img_png_encoding *enc, img_error *err)
+{
+    job j;
+    img_pool *pool = NULL;
+    int rc = -1;
+    if (job_init(&j, name, img, enc, err) != 0)
+        goto done;
+    const int count = j.band_count;
     const int threads = enc->threads < count ? enc->threads : count;
     img_error inner;
     if (threads > 1 && img_pool_create(&pool, threads, &inner) != 0) {
@@ -509,38 +553,96 @@ int img_png_encode_stream(const char *name, FILE *fp, const img_image *img,
         for (int i = 0; banded_deflate && i < count; i++)
             deflate_band(&j, i, 0);
     }
-    for (int i = 0; i < count; i++)
-        if (j.bands[i].failed) {
-            img_fail(err, "%s: PNG: %s", name,
-                     j.bands[i].failed == ENOMEM || j.bands[i].failed == Z_MEM_ERROR
-                         ? "out of memory"
-                         : "deflate failed");
-            goto done;
-        }
-    if (write_head(fp, img) != 0) {
-        img_io_write_failed(name, errno, err);
-        goto done;
-    }
-    if (banded_deflate) {
-        if (write_zlib_bands(fp, &j) != 0) {
-            img_io_write_failed(name, errno, err);
-            goto done;
-        }
-    } else if (write_libdeflate(fp, &j, name, err) != 0) {
-        goto done;
-    }
-    if (write_chunk(fp, "IEND", NULL, 0) != 0) {
-        img_io_write_failed(name, errno, err);
-        goto done;
-    }
-    rc = 0;
+    rc = job_write(&j, name, fp, err);
 done:
     img_pool_destroy(pool);
-    for (int i = 0; j.bands && i < count; i++)
-        free(j.bands[i].out);
-    free(j.bands);
-    free(j.filtered);
+    job_free(&j);
     return rc;
+}
+
+/* ---- encoding as rows arrive ---- */
+
+struct img_png_stream {
+    job j;
+    img_png_encoding enc;   /* j.enc points here */
+    int next_band;          /* bands before it are filtered (and deflated) */
+};
+
+int img_png_stream_begin(const char *name, const img_image *img, const img_png_encoding *enc,
+                         img_png_stream **out, img_error *err)
+{
+    *out = NULL;
+    img_png_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return img_fail(err, "%s: PNG: out of memory", name);
+    s->enc = *enc;
+    if (job_init(&s->j, name, img, &s->enc, err) != 0) {
+        img_png_stream_free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void img_png_stream_rows(img_png_stream *s, int rows)
+{
+    /* In band order: a band's filter reads the row above it, its deflate the filtered
+     * bytes of the bands before it, both there once the earlier bands are done. */
+    while (s->next_band < s->j.band_count && s->j.bands[s->next_band].y1 <= rows) {
+        filter_band(&s->j, s->next_band, 0);
+        if (s->enc.deflater == IMG_PNG_DEFLATE_ZLIB)
+            deflate_band(&s->j, s->next_band, 0);
+        s->next_band++;
+    }
+}
+
+/* The bands from `first` on, as pool tasks 0, 1, ... */
+typedef struct band_range {
+    job *j;
+    int first;
+} band_range;
+
+static void filter_band_in_range(void *arg, int index, int worker)
+{
+    band_range *r = arg;
+    filter_band(r->j, r->first + index, worker);
+}
+
+static void deflate_band_in_range(void *arg, int index, int worker)
+{
+    band_range *r = arg;
+    deflate_band(r->j, r->first + index, worker);
+}
+
+int img_png_stream_finish(img_png_stream *s, const char *name, FILE *fp, img_error *err)
+{
+    /* Every row is final now, so the bands left are independent work again: two batches
+     * on enc->threads workers, as img_png_encode_stream runs them (same bytes). */
+    band_range rest = {&s->j, s->next_band};
+    const int left = s->j.band_count - s->next_band;
+    const int threads = s->enc.threads < left ? s->enc.threads : left;
+    img_pool *pool = NULL;
+    img_error inner;
+    if (threads > 1 && img_pool_create(&pool, threads, &inner) != 0)
+        return img_fail(err, "%s: PNG: %s", name, inner.message);
+    if (pool) {
+        img_pool_run(pool, filter_band_in_range, &rest, left);
+        if (s->enc.deflater == IMG_PNG_DEFLATE_ZLIB)
+            img_pool_run(pool, deflate_band_in_range, &rest, left);
+        img_pool_destroy(pool);
+        s->next_band = s->j.band_count;
+    } else {
+        img_png_stream_rows(s, s->j.img->height);
+    }
+    return job_write(&s->j, name, fp, err);
+}
+
+void img_png_stream_free(img_png_stream *s)
+{
+    if (!s)
+        return;
+    job_free(&s->j);
+    free(s);
 }
 
 int img_png_encode_memory(const char *name, const img_image *img, const img_png_encoding *enc,
@@ -567,13 +669,21 @@ int img_png_encode_memory(const char *name, const img_image *img, const img_png_
 
 /* ---- the codec entry (io_formats.h) ---- */
 
+int img_png_encoding_for_options(const char *name, const img_write_options *options,
+                                 img_png_encoding *enc, img_error *err)
+{
+    const int level = options->png_level_set ? options->png_level : img_png_default_level();
+    if (img_png_encoding_for_level(level, options->threads, enc) != 0)
+        return img_fail(err, "%s: PNG level %d is out of range (%d to %d)", name, level,
+                        IMG_PNG_LEVEL_MIN, IMG_PNG_LEVEL_MAX);
+    return 0;
+}
+
 int img_png_write_stream(const char *name, FILE *fp, const img_image *img,
                          const img_write_options *options, img_error *err)
 {
     img_png_encoding enc;
-    const int level = options->png_level_set ? options->png_level : img_png_default_level();
-    if (img_png_encoding_for_level(level, options->threads, &enc) != 0)
-        return img_fail(err, "%s: PNG level %d is out of range (%d to %d)", name, level,
-                        IMG_PNG_LEVEL_MIN, IMG_PNG_LEVEL_MAX);
+    if (img_png_encoding_for_options(name, options, &enc, err) != 0)
+        return -1;
     return img_png_encode_stream(name, fp, img, &enc, err);
 }

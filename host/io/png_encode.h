@@ -67,6 +67,12 @@ typedef struct img_png_encoding {
  * Returns -1 for a level out of range. */
 int img_png_encoding_for_level(int level, int threads, img_png_encoding *out);
 
+/* The encoding img_write_options ask for: --png-level or the default, their threads;
+ * fails (name in the message) for a level out of range. */
+struct img_write_options;
+int img_png_encoding_for_options(const char *name, const struct img_write_options *options,
+                                 img_png_encoding *enc, img_error *err);
+
 /* IMG_PNG_DEFAULT_LEVEL, for code that links rather than compiles against it. */
 int img_png_default_level(void);
 
@@ -80,6 +86,18 @@ int img_png_encode_stream(const char *name, FILE *fp, const img_image *img,
 /* The same into a malloc'ed buffer (free() it). */
 int img_png_encode_memory(const char *name, const img_image *img, const img_png_encoding *enc,
                           uint8_t **data, size_t *size, img_error *err);
+
+/* The same bytes as img_png_encode_stream, encoded as the rows become final: begin
+ * with an image whose rows may still be being written; img_png_stream_rows(s, rows)
+ * says rows [0, rows) are final and filters and deflates, on the calling thread, every
+ * band they complete (in order); finish does the remaining bands, on enc->threads
+ * workers, and writes the file. */
+typedef struct img_png_stream img_png_stream;
+int img_png_stream_begin(const char *name, const img_image *img, const img_png_encoding *enc,
+                         img_png_stream **out, img_error *err);
+void img_png_stream_rows(img_png_stream *s, int rows);
+int img_png_stream_finish(img_png_stream *s, const char *name, FILE *fp, img_error *err);
+void img_png_stream_free(img_png_stream *s);
 
 /* libpng's own encoder with its defaults (adaptive filters, zlib level 6, one thread):
  * the baseline `imgpipe codecs` measures against (png_write_libpng.c). */
