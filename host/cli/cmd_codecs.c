@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "chart.h"
 #include "envinfo.h"
 #include "fsutil.h"
 #include "png_encode.h"
@@ -141,17 +142,6 @@ static int encode(const image_entry *e, const candidate *c, uint8_t **data, size
     return 0;
 }
 
-static bool same_pixels(const img_image *a, const img_image *b)
-{
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels)
-        return false;
-    for (int c = 0; c < a->channels; c++)
-        for (int y = 0; y < a->height; y++)
-            if (memcmp(img_row(a, c, y), img_row(b, c, y), (size_t)a->width) != 0)
-                return false;
-    return true;
-}
-
 /* Encodes once and decodes back; refuses the candidate unless the pixels are the same. */
 static void check_candidate(const image_entry *e, candidate *c)
 {
@@ -165,7 +155,7 @@ static void check_candidate(const image_entry *e, candidate *c)
     } else if (img_read_memory(e->name, data, size, &back, NULL, &err) != 0) {
         c->refused = true;
         snprintf(c->refusal, sizeof c->refusal, "does not decode: %s", err.message);
-    } else if (!same_pixels(&e->img, &back)) {
+    } else if (!img_image_equal(&e->img, &back)) {
         c->refused = true;
         snprintf(c->refusal, sizeof c->refusal, "decodes to different pixels");
     }
@@ -218,17 +208,6 @@ typedef struct results {
     img_env env;
 } results;
 
-static void csv_text(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int write_csv(FILE *f, void *ctx, img_error *err)
 {
     (void)err;
@@ -242,9 +221,9 @@ static int write_csv(FILE *f, void *ctx, img_error *err)
             const candidate *c = &e->cands[k];
             if (c->refused)
                 continue;
-            csv_text(f, e->name);
+            img_csv_write_field(f, e->name);
             fprintf(f, ",%d,%d,%d,", e->img.width, e->img.height, e->img.channels);
-            csv_text(f, c->label);
+            img_csv_write_field(f, c->label);
             fprintf(f, ",%d,%d,%zu,%.9f,%.9f,%.9f,%zu,%.2f,", c->png_level,
                     c->libpng ? 1 : (c->enc.threads > 1 ? c->enc.threads : 1), c->stats.count,
                     c->stats.median, c->stats.q1, c->stats.q3, c->bytes,
@@ -254,7 +233,7 @@ static int write_csv(FILE *f, void *ctx, img_error *err)
             fputc('\n', f);
         }
         if (e->vips_bytes > 0) {
-            csv_text(f, e->name);
+            img_csv_write_field(f, e->name);
             fprintf(f, ",%d,%d,%d,\"libvips (vips copy, defaults; time is the whole process)\","
                        "-1,1,1,%.9f,%.9f,%.9f,%ld,%.2f,1.0000\n",
                     e->img.width, e->img.height, e->img.channels, e->vips_s, e->vips_s,

@@ -220,28 +220,25 @@ typedef struct img_memory_encode {
     const img_write_options *options;
 } img_memory_encode;
 
-/* Runs the encoder into an open_memstream buffer, handed to the caller on success. */
+typedef struct img_memory_encode_call {
+    const char *name;
+    const img_memory_encode *e;
+} img_memory_encode_call;
+
+static int img_memory_encode_run(FILE *fp, void *ctx, img_error *err)
+{
+    const img_memory_encode_call *c = ctx;
+    const img_memory_encode *e = c->e;
+    return e->png ? img_png_stream_finish(e->png, c->name, fp, err)
+                  : e->writer(c->name, fp, e->img, e->options, err);
+}
+
+/* Runs the encoder into a memory buffer, handed to the caller on success. */
 static int img_encode_to_memory(const char *name, const img_memory_encode *e, uint8_t **data,
                                 size_t *size, img_error *err)
 {
-    *data = NULL;
-    *size = 0;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    if (!fp)
-        return img_fail(err, "%s: out of memory", name);
-    int rc = e->png ? img_png_stream_finish(e->png, name, fp, err)
-                    : e->writer(name, fp, e->img, e->options, err);
-    if (fclose(fp) != 0 && rc == 0)
-        rc = img_fail(err, "%s: out of memory", name);
-    if (rc != 0) {
-        free(buf);
-        return -1;
-    }
-    *data = (uint8_t *)buf;
-    *size = len;
-    return 0;
+    img_memory_encode_call call = {name, e};
+    return img_io_encode_to_memory(name, img_memory_encode_run, &call, data, size, err);
 }
 
 /* The checks img_write_memory makes before encoding; picks the writer. */

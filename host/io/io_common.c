@@ -2,6 +2,7 @@
  * the file name in the message, write-failure messages, and the planar <-> interleaved
  * row conversion. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io_formats.h"
@@ -85,4 +86,26 @@ void img_interleave_row(const img_image *img, int y, uint8_t *dst)
         IMG_INTERLEAVE(3);
     else
         IMG_INTERLEAVE(4);
+}
+
+int img_io_encode_to_memory(const char *name, img_io_encode_fn *encode, void *ctx,
+                            uint8_t **data, size_t *size, img_error *err)
+{
+    *data = NULL;
+    *size = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (!fp)
+        return img_fail(err, "%s: out of memory", name);
+    int rc = encode(fp, ctx, err);
+    if (fclose(fp) != 0 && rc == 0)
+        rc = img_fail(err, "%s: out of memory", name);
+    if (rc != 0) {
+        free(buf);
+        return -1;
+    }
+    *data = (uint8_t *)buf;
+    *size = len;
+    return 0;
 }

@@ -75,6 +75,12 @@ int img_io_alloc(const char *name, img_image *img, int width, int height, int ch
  * image to the sink (image_io.h, img_row_sink). */
 void img_io_rows_done(const img_read_options *options, int rows);
 
+/* Runs encode(fp, ctx) into a growing memory buffer and hands it to the caller on
+ * success (*data, *size; free() it); on failure nothing is returned. */
+typedef int img_io_encode_fn(FILE *fp, void *ctx, img_error *err);
+int img_io_encode_to_memory(const char *name, img_io_encode_fn *encode, void *ctx,
+                            uint8_t **data, size_t *size, img_error *err);
+
 /* Formats a write failure from an errno value: "<file>: write failed: <strerror>". */
 int img_io_write_failed(const char *name, int errnum, img_error *err);
 

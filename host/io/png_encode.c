@@ -645,26 +645,23 @@ void img_png_stream_free(img_png_stream *s)
     free(s);
 }
 
+typedef struct png_memory_call {
+    const char *name;
+    const img_image *img;
+    const img_png_encoding *enc;
+} png_memory_call;
+
+static int png_memory_run(FILE *fp, void *ctx, img_error *err)
+{
+    const png_memory_call *c = ctx;
+    return img_png_encode_stream(c->name, fp, c->img, c->enc, err);
+}
+
 int img_png_encode_memory(const char *name, const img_image *img, const img_png_encoding *enc,
                           uint8_t **data, size_t *size, img_error *err)
 {
-    *data = NULL;
-    *size = 0;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    if (!fp)
-        return img_fail(err, "%s: out of memory", name);
-    int rc = img_png_encode_stream(name, fp, img, enc, err);
-    if (fclose(fp) != 0 && rc == 0)
-        rc = img_fail(err, "%s: out of memory", name);
-    if (rc != 0) {
-        free(buf);
-        return -1;
-    }
-    *data = (uint8_t *)buf;
-    *size = len;
-    return 0;
+    png_memory_call call = {name, img, enc};
+    return img_io_encode_to_memory(name, png_memory_run, &call, data, size, err);
 }
 
 /* ---- the codec entry (io_formats.h) ---- */

@@ -33,6 +33,10 @@ int img_csv_field_count(const img_csv *csv, int record);
 const char *img_csv_field(const img_csv *csv, int record, int field);
 void img_csv_free(img_csv *csv);
 
+/* Writes one CSV field, quoted (quotes doubled) when it holds a comma, a quote or a
+ * newline: the one CSV writer of bench.csv and codecs.csv. */
+void img_csv_write_field(FILE *f, const char *text);
+
 /* ---- bench.csv as typed rows ---- */
 
 /* The columns bench.csv has for them (the bench field table). */

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "bench.h"
+#include "chart.h"
 #include "fsutil.h"
 #include "json.h"
 
@@ -19,8 +20,7 @@ double img_breakdown_get(const img_breakdown *b, const char *name)
     return -1.0;
 }
 
-/* CSV fields are quoted when they hold a comma, a quote or a newline. */
-static void csv_field(FILE *f, const char *s)
+void img_csv_write_field(FILE *f, const char *s)
 {
     if (strpbrk(s, ",\"\n") == NULL) {
         fputs(s, f);
@@ -47,10 +47,10 @@ static void write_field(FILE *f, const img_bench_row *row, const img_bench_field
     const void *p = field_at(row, field);
     switch (field->type) {
     case IMG_BENCH_TEXT:
-        (json ? img_json_string : csv_field)(f, (const char *)p);
+        (json ? img_json_string : img_csv_write_field)(f, (const char *)p);
         break;
     case IMG_BENCH_VERDICT:
-        (json ? img_json_string : csv_field)(f, img_verdict_name(*(const img_verdict *)p));
+        (json ? img_json_string : img_csv_write_field)(f, img_verdict_name(*(const img_verdict *)p));
         break;
     case IMG_BENCH_INT:
         fprintf(f, "%d", *(const int *)p);
@@ -105,7 +105,7 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
         /* Where the tasks ran: only the threads backend records it. */
         if (row->disturbed >= 0) {
             fprintf(f, ",%.2f,", row->cpus_used);
-            csv_field(f, row->cpus_ran_on);
+            img_csv_write_field(f, row->cpus_ran_on);
             fprintf(f, ",%d", row->disturbed);
         } else {
             fputs(",,,", f);
@@ -118,9 +118,9 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
             used += n > 0 ? (size_t)n : 0;
         }
         fputc(',', f);
-        csv_field(f, parts);
+        img_csv_write_field(f, parts);
         fputc(',', f);
-        csv_field(f, row->note);
+        img_csv_write_field(f, row->note);
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;
