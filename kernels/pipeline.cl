@@ -5,8 +5,12 @@
  * LUTs, blur weights, resize maps) come from the host plan; nothing here recomputes
  * them.
  *
- * Layout: an image lives in one buffer as `planes` tightly packed planes of
- * width x height elements (row pitch = width). Every kernel runs over a 3-D range
+ * Layout: an image, or a band of its rows, lives in one buffer as `planes` tightly
+ * packed planes of width x rows elements (row pitch = width). The host streams an
+ * image through the kernels band by band; the kernels that reach across rows (the
+ * vertical blur, the resize) are told where their input band starts in the whole
+ * image and clamp against the whole image's edges, exactly as the reference does, so
+ * a band's rows come out the same whatever the banding. Every kernel runs over a 3-D range
  * (x, y, plane), x counting pixels or, in the blur kernels, groups of VEC pixels;
  * the host rounds the x and y ranges up to whole work-groups, so every kernel
  * bounds-checks, and work-items past the edge still help fill local tiles before
@@ -26,16 +30,16 @@ void load_lut(__local uchar *lut, __global const uchar *luts, int plane)
 }
 
 /* o = lut[plane][i]: brightness, contrast or both composed; the host gives alpha
- * planes the identity table. */
+ * planes the identity table. Row by row, so a band is just a shorter image. */
 __kernel void point_lut(__global const uchar *src, __global uchar *dst, __global const uchar *luts,
-                    int width, int height)
+                    int width, int rows)
 {
     __local uchar lut[256];
     const int x = (int)get_global_id(0), y = (int)get_global_id(1), p = (int)get_global_id(2);
     load_lut(lut, luts, p);
-    if (x >= width || y >= height)
+    if (x >= width || y >= rows)
         return;
-    const size_t i = ((size_t)p * height + y) * width + x;
+    const size_t i = ((size_t)p * rows + y) * width + x;
     dst[i] = lut[src[i]];
 }
 
@@ -75,10 +79,11 @@ void store_uchar8(__global uchar *p, uchar8 v, int n)
  * A work-group of LX x LY covers LY rows of LX * VEC outputs; each row's
  * LX * VEC + 2r inputs (edge-clamped, already through the LUT) are staged once in
  * `tile`, so every input is read from global memory and looked up once instead of
- * 2r + 1 times, and the taps become unaligned vector loads from local memory. */
+ * 2r + 1 times, and the taps become unaligned vector loads from local memory. Row by
+ * row, like point_lut: a band (with its halo rows) is just a shorter image. */
 __kernel void point_hblur(__global const uchar *src, __global short *dst,
                           __global const uchar *luts, __constant int *weights, int radius,
-                          int width, int height, __local uchar *tile)
+                          int width, int rows, __local uchar *tile)
 {
     __local uchar lut[256];
     const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
@@ -89,18 +94,18 @@ __kernel void point_hblur(__global const uchar *src, __global short *dst,
     __local uchar *trow = tile + ly * tw;
 
     load_lut(lut, luts, p);
-    if (y < height) {
-        __global const uchar *row = src + ((size_t)p * height + y) * width;
+    if (y < rows) {
+        __global const uchar *row = src + ((size_t)p * rows + y) * width;
         for (int i = lx; i < tw; i += LX)
             trow[i] = lut[row[clamp(x0 - radius + i, 0, width - 1)]];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (x >= width || y >= height)
+    if (x >= width || y >= rows)
         return;
     int8 sum = (int8)(0);
     for (int k = 0; k <= 2 * radius; k++)
         sum += weights[k] * convert_int8(vload8(0, trow + lx * VEC + k));
-    store_short8(dst + ((size_t)p * height + y) * width + x, convert_short8((sum + 64) >> 7),
+    store_short8(dst + ((size_t)p * rows + y) * width + x, convert_short8((sum + 64) >> 7),
                  width - x);
 }
 
@@ -117,43 +122,49 @@ short8 load_row8(__global const short *row, int x, int width)
 }
 
 /* Vertical blur pass: o = clamp((sum_k W_k * h[clamp(y + k)][x] + 2^20) >> 21).
- * Reads global memory directly: neighbouring work-items share rows through the
- * caches, and a local tile (tried) only added a barrier and copies on PoCL. */
+ * Output rows out_y0 .. out_y0 + out_rows - 1 of the image, from an input band that
+ * holds the image's rows in_y0 .. in_y0 + in_rows - 1 (all the clamped taps of those
+ * outputs: the host uploads the halo). Reads global memory directly: neighbouring
+ * work-items share rows through the caches, and a local tile (tried) only added a
+ * barrier and copies on PoCL. */
 __kernel void vblur(__global const short *src, __global uchar *dst, __constant int *weights,
-                    int radius, int width, int height)
+                    int radius, int width, int height, int in_y0, int in_rows, int out_y0,
+                    int out_rows)
 {
     const int x = (int)get_global_id(0) * VEC, y = (int)get_global_id(1);
     const int p = (int)get_global_id(2);
-    if (x >= width || y >= height)
+    if (x >= width || y >= out_rows)
         return;
-    __global const short *plane = src + (size_t)p * height * width;
+    __global const short *plane = src + (size_t)p * in_rows * width;
     int8 sum = (int8)(0);
     for (int k = 0; k <= 2 * radius; k++) {
-        int sy = clamp(y - radius + k, 0, height - 1);
+        int sy = clamp(out_y0 + y - radius + k, 0, height - 1) - in_y0;
         sum += weights[k] * convert_int8(load_row8(plane + (size_t)sy * width, x, width));
     }
-    store_uchar8(dst + ((size_t)p * height + y) * width + x,
+    store_uchar8(dst + ((size_t)p * out_rows + y) * width + x,
                  convert_uchar8(clamp((sum + (1 << 20)) >> 21, 0, 255)), width - x);
 }
 
 /* Bilinear resize with the plan's maps. xmap holds i0[out_w], i1[out_w], frac[out_w]
- * back to back, ymap the same for out_h. 32-bit unsigned arithmetic as in the
- * reference: the four weights sum to 2^22, so the total stays below 2^31. */
+ * back to back, ymap the same for out_h (the whole output's height). Output rows
+ * out_y0 .. out_y0 + out_rows - 1 from an input band holding the image's rows in_y0 ..
+ * in_y0 + in_rows - 1 (every row the maps name for them). 32-bit unsigned arithmetic
+ * as in the reference: the four weights sum to 2^22, so the total stays below 2^31. */
 __kernel void resize(__global const uchar *src, __global uchar *dst, __global const int *xmap,
-                     __global const int *ymap, int in_width, int in_height, int out_width,
-                     int out_height)
+                     __global const int *ymap, int in_width, int in_y0, int in_rows,
+                     int out_width, int out_height, int out_y0, int out_rows)
 {
     const int x = (int)get_global_id(0), y = (int)get_global_id(1), p = (int)get_global_id(2);
-    if (x >= out_width || y >= out_height)
+    if (x >= out_width || y >= out_rows)
         return;
-    const int one = 2048;
-    __global const uchar *plane = src + (size_t)p * in_height * in_width;
-    __global const uchar *row0 = plane + (size_t)ymap[y] * in_width;
-    __global const uchar *row1 = plane + (size_t)ymap[out_height + y] * in_width;
-    const int fy = ymap[2 * out_height + y];
+    const int one = 2048, oy = out_y0 + y;
+    __global const uchar *plane = src + (size_t)p * in_rows * in_width;
+    __global const uchar *row0 = plane + (size_t)(ymap[oy] - in_y0) * in_width;
+    __global const uchar *row1 = plane + (size_t)(ymap[out_height + oy] - in_y0) * in_width;
+    const int fy = ymap[2 * out_height + oy];
     const int x0 = xmap[x], x1 = xmap[out_width + x], fx = xmap[2 * out_width + x];
     const uint a = row0[x0], b = row0[x1], c = row1[x0], d = row1[x1];
     const uint sum = (uint)((one - fx) * (one - fy)) * a + (uint)(fx * (one - fy)) * b +
                      (uint)((one - fx) * fy) * c + (uint)(fx * fy) * d + (1u << 21);
-    dst[((size_t)p * out_height + y) * out_width + x] = (uchar)(sum >> 22);
+    dst[((size_t)p * out_rows + y) * out_width + x] = (uchar)(sum >> 22);
 }

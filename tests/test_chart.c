@@ -420,11 +420,14 @@ Test(chart_prepare, fixture_exact_data)
 
     /* Breakdown at the largest size: stages for CPU backends, transfers for OpenCL. */
     text = slurp_in(dir, "breakdown.dat");
-    ASSERT_LINE(text, "\"backend\" \"whole run (median)\" \"brightness\" \"contrast\" "
-                      "\"blur\" \"resize\" \"upload\" \"kernel\" \"download\"");
-    ASSERT_LINE(text, "\"serial\" 82.0000 4.1000 4.1000 65.6000 12.3000 NaN NaN NaN");
-    ASSERT_LINE(text, "\"threads threads=4\" 24.6000 1.2300 1.2300 19.6800 3.6900 NaN NaN NaN");
-    ASSERT_LINE(text, "\"opencl\" 16.4000 NaN NaN NaN NaN 3.6900 8.6100 2.4600");
+    ASSERT_LINE(text, "\"backend\" \"whole run (median)\" \"ideal (busiest engine)\" "
+                      "\"brightness\" \"contrast\" \"blur\" \"resize\" \"upload\" \"kernel\" "
+                      "\"download\"");
+    ASSERT_LINE(text, "\"serial\" 82.0000 NaN 4.1000 4.1000 65.6000 12.3000 NaN NaN NaN");
+    ASSERT_LINE(text,
+                "\"threads threads=4\" 24.6000 NaN 1.2300 1.2300 19.6800 3.6900 NaN NaN NaN");
+    /* A bench.csv from before streaming has no ideal_s: NaN, no cross drawn. */
+    ASSERT_LINE(text, "\"opencl\" 16.4000 NaN NaN NaN NaN NaN 3.6900 8.6100 2.4600");
     free(text);
     text = slurp_in(dir, "breakdown_parts.dat");
     ASSERT_LINE(text, "\"kernel\" 6");
@@ -497,9 +500,9 @@ Test(chart_prepare, missing_data_skips_charts_not_the_report)
     free(text);
     /* Only the parts serial reports, and no build panel. */
     text = slurp_in(data, "breakdown.dat");
-    ASSERT_LINE(text, "\"backend\" \"whole run (median)\" \"brightness\" \"contrast\" "
-                      "\"blur\" \"resize\"");
-    ASSERT_LINE(text, "\"serial\" 0.9184 0.0268 0.0379 0.8309 0.0167");
+    ASSERT_LINE(text, "\"backend\" \"whole run (median)\" \"ideal (busiest engine)\" "
+                      "\"brightness\" \"contrast\" \"blur\" \"resize\"");
+    ASSERT_LINE(text, "\"serial\" 0.9184 NaN 0.0268 0.0379 0.8309 0.0167");
     free(text);
     snprintf(path, sizeof path, "%s/breakdown_build.dat", data);
     cr_assert_eq(access(path, F_OK), -1);
@@ -520,12 +523,39 @@ Test(chart_prepare, breakdown_threads_bar_has_stage_times)
     cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
     cr_assert(s.ready[IMG_CHART_BREAKDOWN], "%s", s.skipped[IMG_CHART_BREAKDOWN]);
     char *text = slurp_in(data, "breakdown.dat");
-    ASSERT_LINE(text, "\"threads\" 91.8000 3.8000 3.7000 75.2000 12.5000");
+    ASSERT_LINE(text, "\"threads\" 91.8000 NaN 3.8000 3.7000 75.2000 12.5000");
     cr_assert_null(strstr(text, "threads=4"), "the scaling row has no stages to show:\n%s", text);
     free(text);
     /* The roofline still shows each backend's fastest setting. */
     text = slurp_in(data, "roofline.dat");
     cr_assert(strstr(text, "\"threads threads=4\"") != NULL, "%s", text);
+    free(text);
+    remove_tree(dir);
+}
+
+/* Issue 14: a streamed OpenCL row shows its serialized parts stacked, its median as
+ * the whole run and the ideal (the busiest engine alone) beside them. */
+Test(chart_prepare, breakdown_shows_the_streamed_ideal)
+{
+    char dir[256], data[300], path[400];
+    make_temp_dir(dir, sizeof dir, "chart-overlap");
+    snprintf(path, sizeof path, "%s/bench.csv", dir);
+    write_text(path,
+               "backend,setting,simd,threads,cpus,width,height,channels,out_width,out_height,"
+               "verdict,reps,median_s,q1_s,q3_s,iqr_s,build_s,upload_s,kernel_s,download_s,"
+               "streamed_s,serialized_s,ideal_s,breakdown,note\n"
+               "opencl,default,,1,all,3840,2160,3,1920,1080,bit-exact,5,0.012000,0.011900,"
+               "0.012100,0.000200,0.300000,0.006000,0.003000,0.002000,0.012500,0.011000,"
+               "0.006000,,\n");
+    snprintf(data, sizeof data, "%s/chart-data", dir);
+    img_chart_summary s;
+    img_error err;
+    cr_assert_eq(img_chart_prepare(dir, data, &s, &err), 0, "%s", err.message);
+    cr_assert(s.ready[IMG_CHART_BREAKDOWN], "%s", s.skipped[IMG_CHART_BREAKDOWN]);
+    char *text = slurp_in(data, "breakdown.dat");
+    ASSERT_LINE(text, "\"backend\" \"whole run (median)\" \"ideal (busiest engine)\" "
+                      "\"upload\" \"kernel\" \"download\"");
+    ASSERT_LINE(text, "\"opencl\" 12.0000 6.0000 6.0000 3.0000 2.0000");
     free(text);
     remove_tree(dir);
 }

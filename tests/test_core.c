@@ -249,7 +249,8 @@ Test(bench_fields, csv_header_is_unchanged)
         "bandwidth_fraction,speedup_vs_serial,speedup_vs_1_thread,parallel_efficiency,"
         "cpu_s_per_run,cpu_per_wall,vcsw_per_run,ivcsw_per_run,init_s,cold_s,madds_per_pixel,job,"
         "build_s,upload_s,"
-        "kernel_s,download_s,decode_s,pipeline_s,encode_s,stage_brightness_s,stage_contrast_s,stage_blur_s,stage_resize_s,"
+        "kernel_s,download_s,decode_s,pipeline_s,encode_s,streamed_s,serialized_s,ideal_s,"
+        "stage_brightness_s,stage_contrast_s,stage_blur_s,stage_resize_s,"
         "cpus_used_per_run,cpus_ran_on,disturbed,breakdown,note\n");
     free(text);
     for (int i = 0; i < IMG_BENCH_FIELDS; i++)

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "backend.h"
 #include "cl_util.h"
+#include "clock.h"
 #include "image.h"
 #include "opencl.h"
 #include "registry.h"
@@ -268,14 +270,21 @@ Test(opencl, pipeline_matches_serial, .timeout = 600)
     /* The last run had every stage: the breakdown names all its parts. */
     img_breakdown b;
     img_backend_opencl.breakdown(state, &b);
-    const char *expected[] = {"upload", "kernel", "download", "build",
-                              "k_point_hblur", "k_vblur", "k_resize"};
+    const char *expected[] = {"upload",   "kernel", "download", "build",    "streamed",
+                              "serialized", "ideal", "k_point_hblur", "k_vblur", "k_resize"};
     cr_assert_eq(b.count, (int)COUNT(expected));
     for (size_t i = 0; i < COUNT(expected); i++) {
         cr_assert_str_eq(b.part[i].name, expected[i]);
         cr_assert_geq(b.part[i].seconds, 0.0);
     }
     cr_assert_gt(b.part[1].seconds, 0.0, "kernel time comes from profiling events");
+    /* serialized is the parts one after another, ideal the busiest of them. */
+    cr_assert_float_eq(b.part[5].seconds, b.part[0].seconds + b.part[1].seconds + b.part[2].seconds,
+                       1e-12);
+    double busiest = b.part[0].seconds > b.part[1].seconds ? b.part[0].seconds : b.part[1].seconds;
+    busiest = b.part[2].seconds > busiest ? b.part[2].seconds : busiest;
+    cr_assert_float_eq(b.part[6].seconds, busiest, 1e-12);
+    cr_assert_gt(b.part[4].seconds, 0.0, "streamed: the run's own wall time");
     char desc[256];
     img_backend_opencl.describe(state, desc, sizeof desc);
     cr_assert(strstr(desc, ", wg ") && strstr(desc, "cache "), "describe: %s", desc);
@@ -603,4 +612,258 @@ Test(opencl, autotune_is_announced_and_timed_apart, .timeout = 180)
     double run_ms = atof(in + 4);
     cr_assert_gt(tune_s, 0.0, "%s", r.err);
     cr_assert_lt(run_ms, tune_s * 1e3, "the tuning time was reported as the run's: %s", r.err);
+}
+
+/* ---- streaming: bands of rows through three queues (issue 14) ---- */
+
+static void *make_streaming_state(int bands, int pinned, size_t alloc_limit, const char *trace)
+{
+    img_backend_options o = {.bands = bands, .pinned = pinned, .alloc_limit = alloc_limit,
+                             .trace_path = trace};
+    return make_state(&o);
+}
+
+/* One pipeline run on both backends, compared bit for bit (padding included). */
+static void expect_pipeline_exact(void *state, int w, int h, int channels, const img_params *ip,
+                                  uint32_t seed, const char *label)
+{
+    img_plan plan;
+    img_error err = {{0}};
+    cr_assert_eq(img_plan_init(&plan, ip, w, h, 0, &err), 0, "%s", err.message);
+    img_image src, want, got;
+    random_image(&src, w, h, channels, seed);
+    guarded_image(&want, plan.out_width, plan.out_height, channels);
+    guarded_image(&got, plan.out_width, plan.out_height, channels);
+    cr_assert_eq(img_backend_serial.run_pipeline(NULL, &want, &src, &plan, &err), 0);
+    cr_assert_eq(img_backend_opencl.run_pipeline(state, &got, &src, &plan, &err), 0, "%s: %s",
+                 label, err.message);
+    expect_same(&got, &want, label);
+    expect_guards(&got, label);
+    img_image_free(&src);
+    img_image_free(&want);
+    img_image_free(&got);
+    img_plan_free(&plan);
+}
+
+/* 1, 2, 3 and 7 bands, through pinned staging and straight from the image: odd sizes
+ * (fewer output rows than bands too), every channel count, sigma up to 32 (a halo
+ * taller than the band and than the image), down- and upscaling, every stage alone
+ * and all together. Every band count must give serial's bytes. */
+Test(opencl_stream, bands_match_serial, .timeout = 900)
+{
+    static const int band_counts[] = {1, 2, 3, 7};
+    static const int sizes_[][2] = {{1, 1}, {5, 3}, {97, 31}, {333, 211}, {130, 70}};
+    static const case_params cases[] = {
+        {20, 1.2, 2.0, 0.5, 0, 0},   {-60, 0.5, 32.0, 1.0, 0, 0}, {0, 1.0, 7.0, 2.0, 0, 0},
+        {30, 1.0, 0.0, 1.0, 0, 0},   {0, 1.0, 0.0, 0.37, 0, 0},   {0, 1.0, 0.5, 1.0, 0, 0},
+        {9, 1.5, 32.0, 1.0, 41, 201}, {0, 1.0, 3.0, 1.0, 300, 5},
+    };
+    for (size_t b = 0; b < COUNT(band_counts); b++)
+        for (int pinned = IMG_PINNED_ON; pinned <= IMG_PINNED_OFF; pinned++) {
+            void *state = make_streaming_state(band_counts[b], pinned, 0, NULL);
+            for (size_t z = 0; z < COUNT(sizes_); z++)
+                for (size_t c = 0; c < COUNT(cases); c++) {
+                    int w = sizes_[z][0], h = sizes_[z][1];
+                    int channels = 1 + (int)((z + c + b) % 4);
+                    img_params ip = to_params(&cases[c]);
+                    char label[128];
+                    snprintf(label, sizeof label, "%d bands, pinned %s, %dx%dx%d, case %zu",
+                             band_counts[b], pinned == IMG_PINNED_ON ? "on" : "off", w, h,
+                             channels, c);
+                    expect_pipeline_exact(state, w, h, channels, &ip,
+                                          (uint32_t)(z * 131 + c * 7 + b), label);
+                }
+            /* Each stage alone goes through the same bands. */
+            img_params ip = to_params(&params[2]);
+            img_plan plan;
+            img_error err;
+            cr_assert_eq(img_plan_init(&plan, &ip, 130, 70, 0, &err), 0, "%s", err.message);
+            for (int channels = 1; channels <= 4; channels++) {
+                img_image src;
+                random_image(&src, 130, 70, channels, (uint32_t)(channels + 40 * b));
+                char label[64];
+                snprintf(label, sizeof label, "%d bands, %d channels", band_counts[b], channels);
+                for (int st = 0; st < IMG_STAGE_COUNT; st++)
+                    if (plan.enabled[st])
+                        check_stage(state, (img_stage)st, &src, &plan, label);
+                img_image_free(&src);
+            }
+            img_plan_free(&plan);
+            char desc[256];
+            img_backend_opencl.describe(state, desc, sizeof desc);
+            cr_assert(strstr(desc, pinned == IMG_PINNED_ON ? "pinned staging" : "direct transfers"),
+                      "describe: %s", desc);
+            img_backend_opencl.destroy(state);
+        }
+}
+
+/* An image whose buffers exceed the device's largest allocation goes through in
+ * bands instead of failing (the limit is lowered here to force it); a forced band
+ * count that does not fit, or an image too wide for even one row a band, is a clear
+ * error. */
+Test(opencl_stream, larger_than_one_allocation_goes_band_by_band, .timeout = 300)
+{
+    const size_t limit = 64 * 1024;   /* the blur intermediate alone is 2 x 4 x 300 x 250 */
+    void *state = make_streaming_state(0, IMG_PINNED_AUTO, limit, NULL);
+    img_params ip = img_params_default();
+    expect_pipeline_exact(state, 300, 250, 4, &ip, 5, "alloc limit 64 KiB");
+    char desc[256];
+    img_backend_opencl.describe(state, desc, sizeof desc);
+    int bands = 0;
+    const char *at = strstr(desc, " band");
+    cr_assert_not_null(at, "describe: %s", desc);
+    while (at > desc && at[-1] >= '0' && at[-1] <= '9')
+        at--;
+    bands = atoi(at);
+    /* 300 x 4 planes x 2 bytes = 2400 bytes per intermediate row: at most 27 rows. */
+    cr_assert_geq(bands, 4, "describe: %s", desc);
+    img_backend_opencl.destroy(state);
+
+    state = make_streaming_state(1, IMG_PINNED_AUTO, limit, NULL);
+    img_plan plan;
+    img_error err = {{0}};
+    cr_assert_eq(img_plan_init(&plan, &ip, 300, 250, 0, &err), 0, "%s", err.message);
+    img_image src, got;
+    random_image(&src, 300, 250, 4, 6);
+    guarded_image(&got, plan.out_width, plan.out_height, 4);
+    cr_assert_eq(img_backend_opencl.run_pipeline(state, &got, &src, &plan, &err), -1);
+    cr_assert(strstr(err.message, "with 1 bands") && strstr(err.message, "largest allocation"),
+              "message: %s", err.message);
+    img_image_free(&src);
+    img_image_free(&got);
+    img_plan_free(&plan);
+    img_backend_opencl.destroy(state);
+
+    /* One row of a 9000-pixel-wide RGBA intermediate with a sigma-2 halo (13 rows) is
+     * 936 KB: over a 64 KiB limit whatever the banding. */
+    state = make_streaming_state(0, IMG_PINNED_AUTO, limit, NULL);
+    cr_assert_eq(img_plan_init(&plan, &ip, 9000, 20, 0, &err), 0, "%s", err.message);
+    random_image(&src, 9000, 20, 4, 7);
+    guarded_image(&got, plan.out_width, plan.out_height, 4);
+    cr_assert_eq(img_backend_opencl.run_pipeline(state, &got, &src, &plan, &err), -1);
+    cr_assert(strstr(err.message, "even one output row per band"), "message: %s", err.message);
+    img_image_free(&src);
+    img_image_free(&got);
+    img_plan_free(&plan);
+    img_backend_opencl.destroy(state);
+}
+
+/* --trace for opencl: a row per queue (and one for the staging copies), every band's
+ * upload, kernels and download on their rows, each band's steps in order on the host
+ * clock. */
+Test(opencl_stream, trace_has_a_row_per_queue_and_every_band, .timeout = 300)
+{
+    for (int pinned = IMG_PINNED_ON; pinned <= IMG_PINNED_OFF; pinned++) {
+        void *state = make_streaming_state(5, pinned, 0, "unused.json");
+        int tracks = 0;
+        const char *const *names = NULL;
+        cr_assert_null(img_backend_opencl.trace(state, &tracks, &names), "no run yet");
+        img_params ip = img_params_default();
+        const int64_t before = img_now_ns();
+        expect_pipeline_exact(state, 257, 131, 3, &ip, 11, "traced");
+        const int64_t after = img_now_ns();
+        const img_trace *trace = img_backend_opencl.trace(state, &tracks, &names);
+        cr_assert_not_null(trace);
+        cr_assert_eq(tracks, pinned == IMG_PINNED_ON ? 4 : 3);
+        cr_assert_str_eq(names[0], "upload queue");
+        cr_assert_str_eq(names[1], "kernel queue");
+        cr_assert_str_eq(names[2], "download queue");
+        if (pinned == IMG_PINNED_ON)
+            cr_assert_str_eq(names[3], "host: staging copies");
+        cr_assert_eq(img_trace_dropped(trace), 0);
+        int64_t up_end[5] = {0}, k_start[5], k_end[5] = {0}, down_start[5];
+        int uploads[5] = {0}, kernels[5] = {0}, downloads[5] = {0}, packs = 0, unpacks = 0;
+        for (int k = 0; k < 5; k++)
+            k_start[k] = down_start[k] = INT64_MAX;
+        size_t n = img_trace_count(trace);
+        for (size_t i = 0; i < n; i++) {
+            const img_trace_event *e = &trace->events[i];
+            cr_assert_leq(e->start_ns, e->end_ns);
+            /* Device times land on the host clock: within the run (with a little slack
+             * for the first command's enqueue). */
+            cr_assert_geq(e->start_ns, before - 1000000, "%s band %d", e->stage, e->band);
+            cr_assert_leq(e->end_ns, after + 1000000, "%s band %d", e->stage, e->band);
+            if (strcmp(e->stage, "tables") == 0) {
+                cr_assert_eq(e->worker, 0);
+                continue;
+            }
+            cr_assert(e->band >= 0 && e->band < 5, "%s band %d", e->stage, e->band);
+            int b = e->band;
+            if (strcmp(e->stage, "upload") == 0) {
+                cr_assert_eq(e->worker, 0);
+                uploads[b]++;
+                up_end[b] = e->end_ns > up_end[b] ? e->end_ns : up_end[b];
+            } else if (strcmp(e->stage, "download") == 0) {
+                cr_assert_eq(e->worker, 2);
+                downloads[b]++;
+                down_start[b] = e->start_ns < down_start[b] ? e->start_ns : down_start[b];
+            } else if (strcmp(e->stage, "pack") == 0 || strcmp(e->stage, "unpack") == 0) {
+                cr_assert_eq(e->worker, 3);
+                packs += e->stage[0] == 'p';
+                unpacks += e->stage[0] == 'u';
+            } else {
+                cr_assert_eq(e->worker, 1, "%s", e->stage);
+                kernels[b]++;
+                k_start[b] = e->start_ns < k_start[b] ? e->start_ns : k_start[b];
+                k_end[b] = e->end_ns > k_end[b] ? e->end_ns : k_end[b];
+            }
+        }
+        for (int b = 0; b < 5; b++) {
+            /* Pinned: one copy of the packed band each way; else a rectangle per plane. */
+            cr_assert_eq(uploads[b], pinned == IMG_PINNED_ON ? 1 : 3, "band %d", b);
+            cr_assert_eq(downloads[b], pinned == IMG_PINNED_ON ? 1 : 3, "band %d", b);
+            cr_assert_eq(kernels[b], 3, "band %d: point_hblur, vblur, resize", b);
+            cr_assert_leq(up_end[b], k_start[b], "band %d computed before its upload ended", b);
+            cr_assert_leq(k_end[b], down_start[b], "band %d downloaded before it was computed", b);
+        }
+        cr_assert_eq(packs, pinned == IMG_PINNED_ON ? 5 : 0);
+        cr_assert_eq(unpacks, pinned == IMG_PINNED_ON ? 5 : 0);
+        img_backend_opencl.destroy(state);
+    }
+}
+
+/* The command line: --bands and --pinned reach the backend (run writes serial's bytes
+ * whatever they say; --trace writes the queues' timeline), bad values are one-line
+ * usage errors before any work. */
+Test(opencl_stream, cli_bands_pinned_and_trace, .timeout = 300)
+{
+    char dir[] = "/tmp/imgpipe-test-stream-cl-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char want[128], got[128], trace[128];
+    snprintf(want, sizeof want, "%s/serial.ppm", dir);
+    snprintf(got, sizeof got, "%s/opencl.ppm", dir);
+    snprintf(trace, sizeof trace, "%s/t.json", dir);
+    test_result r;
+    test_run_binary(&r, NULL, (const char *[]){"run", "--size", "321x123", "--sigma", "5",
+                                              "--scale", "0.7", "--output", want, NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    static char a[400000], b[400000];
+    test_read_file(want, a, sizeof a);
+    test_run_binary(&r, NULL,
+                    (const char *[]){"run", "--backend", "opencl", "--bands", "4", "--pinned",
+                                     "on", "--trace", trace, "--size", "321x123", "--sigma", "5",
+                                     "--scale", "0.7", "--output", got, NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.err, "4 bands (forced), pinned staging"), "%s", r.err);
+    test_read_file(got, b, sizeof b);
+    cr_assert(strlen(a) > 0 && memcmp(a, b, sizeof a) == 0, "opencl's file differs from serial's");
+    static char json[1 << 20];
+    test_read_file(trace, json, sizeof json);
+    cr_assert(strstr(json, "\"upload queue\"") && strstr(json, "\"kernel queue\"") &&
+                  strstr(json, "\"download queue\"") && strstr(json, "\"vblur band 3\""),
+              "trace: %.300s", json);
+    remove(want);
+    remove(got);
+    remove(trace);
+
+    test_run_binary(&r, NULL, (const char *[]){"run", "--backend", "opencl", "--pinned", "maybe",
+                                              "--size", "16x8", "--output", got, NULL});
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "--pinned: 'maybe' is not on, off or auto"), "%s", r.err);
+    test_run_binary(&r, NULL, (const char *[]){"run", "--backend", "opencl", "--bands", "0",
+                                              "--size", "16x8", "--output", got, NULL});
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "--bands"), "%s", r.err);
+    cr_assert_eq(access(got, F_OK), -1, "a refused run wrote its output");
+    rmdir(dir);
 }

@@ -386,8 +386,13 @@ Test(options, a_backend_option_no_selected_backend_uses_is_a_usage_error, .timeo
             "--backend", "simd", "--band-rows", "8", "--size", "16x8", "--output", out);
     REFUSED("--no-cache applies to the opencl backend only (got --backend threads)", "run",
             "--backend", "threads", "--no-cache", "--size", "16x8", "--output", out);
-    REFUSED("--trace applies to the threads backend only (got --backend simd-threads)", "run",
-            "--backend", "simd-threads", "--trace", "t.json", "--size", "16x8", "--output", out);
+    REFUSED("--trace applies to the threads and opencl backends only (got --backend simd-threads)",
+            "run", "--backend", "simd-threads", "--trace", "t.json", "--size", "16x8", "--output",
+            out);
+    REFUSED("--bands applies to the opencl backend only (got --backend simd)", "run",
+            "--backend", "simd", "--bands", "3", "--size", "16x8", "--output", out);
+    REFUSED("--pinned applies to the opencl backend only (got --backend threads)", "run",
+            "--backend", "threads", "--pinned", "on", "--size", "16x8", "--output", out);
     /* Before any input is read: a missing input would otherwise be exit 1. */
     REFUSED("--device applies to the opencl backend only", "run", "--backend", "serial",
             "--device", "gpu", "--input", "/nonexistent/in.png", "--output", out);

@@ -774,7 +774,9 @@ static char *traced_run(const char *dir, int threads, int *tasks)
         /* The backend records; the caller writes (as run and bench do). */
         int tracks = 0;
         img_error err = {{0}};
-        const img_trace *trace = img_backend_threads.trace(state, &tracks);
+        const char *const *names = NULL;
+        const img_trace *trace = img_backend_threads.trace(state, &tracks, &names);
+        cr_assert_null(names, "pool workers are named \"worker N\"");
         cr_assert_not_null(trace, "run %d was not traced", run);
         cr_assert_eq(tracks, threads);
         cr_assert_eq(img_trace_write(trace, path, tracks, &err), 0, "%s", err.message);
@@ -860,7 +862,8 @@ Test(trace, write_error_is_reported)
     cr_assert_eq(img_backend_threads.run_pipeline(state, &out, &src, &plan, &err), 0, "%s",
                  err.message);
     int tracks = 0;
-    const img_trace *trace = img_backend_threads.trace(state, &tracks);
+    const char *const *names = NULL;
+    const img_trace *trace = img_backend_threads.trace(state, &tracks, &names);
     cr_assert_not_null(trace);
     cr_assert_eq(img_trace_write(trace, path, tracks, &err), -1);
     cr_assert(strstr(err.message, path) != NULL, "message: %s", err.message);

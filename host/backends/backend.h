@@ -34,11 +34,22 @@ typedef struct img_backend_options {
     const char *trace_path;  /* non-NULL: record the tasks of each pipeline run for the
                                 caller to write to this path (the table's trace()); a
                                 backend never writes the file itself */
+    int bands;               /* OpenCL: stream the image through the device in this many
+                                bands of output rows; 0 = chosen from image and device */
+    int pinned;              /* OpenCL: IMG_PINNED_*; how host data reaches the device */
+    size_t alloc_limit;      /* OpenCL: treat allocations above this many bytes as
+                                impossible, as if the device's CL_DEVICE_MAX_MEM_ALLOC_SIZE
+                                were this small (tests force banding); 0 = the device's */
 } img_backend_options;
+
+/* img_backend_options.pinned: transfers through staging buffers in pinned host memory
+ * (CL_MEM_ALLOC_HOST_PTR, mapped once; what lets a discrete GPU's copy engines run
+ * asynchronously), or straight from and into the image's rows. */
+enum { IMG_PINNED_AUTO = 0, IMG_PINNED_ON, IMG_PINNED_OFF };
 
 /* Where the time of the last run_pipeline() went, for backends that can say more
  * than the wall clock (OpenCL transfers and kernels, per-stage CPU time...). */
-#define IMG_BREAKDOWN_MAX 8
+#define IMG_BREAKDOWN_MAX 16
 typedef struct img_breakdown {
     int count;
     struct {
@@ -95,6 +106,8 @@ enum {
     IMG_OPTION_NO_CACHE = 1u << 4,   /* options.no_cache (--no-cache) */
     IMG_OPTION_AUTOTUNE = 1u << 5,   /* options.autotune (--autotune) */
     IMG_OPTION_TRACE = 1u << 6,      /* options.trace_path (--trace) */
+    IMG_OPTION_BANDS = 1u << 7,      /* options.bands (--bands) */
+    IMG_OPTION_PINNED = 1u << 8,     /* options.pinned (--pinned) */
 };
 
 typedef struct img_backend {
@@ -139,9 +152,10 @@ typedef struct img_backend {
     int (*counters)(void *state, img_counters *out);
 
     /* Optional: the tasks of the last run_pipeline() when options.trace_path asked for
-     * them, with the number of worker tracks to name (for img_trace_write); NULL when
-     * the last run was not traced. Valid until the next run or destroy(). */
-    const img_trace *(*trace)(void *state, int *tracks);
+     * them, with the number of tracks and their names (for img_trace_write_named;
+     * *names NULL: "worker N" for pool workers); NULL when the last run was not traced.
+     * Valid until the next run or destroy(). */
+    const img_trace *(*trace)(void *state, int *tracks, const char *const **names);
 
     /* Optional (with IMG_BACKEND_SIMD_LEVELS): the i-th name options.simd_level
      * accepts besides "auto", weakest first; NULL past the last. */

@@ -665,12 +665,13 @@ int img_threads_last_stats(void *state, img_threads_stats *out)
     return 0;
 }
 
-static const img_trace *threads_trace(void *state, int *tracks)
+static const img_trace *threads_trace(void *state, int *tracks, const char *const **names)
 {
     const threads_state *st = state;
     if (!st || !st->traced)
         return NULL;
     *tracks = st->threads;
+    *names = NULL;
     return &st->trace;
 }
 

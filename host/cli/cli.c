@@ -21,7 +21,7 @@ typedef enum option_id {
     OPT_SCALE, OPT_RESIZE, OPT_MAX_PIXELS, OPT_BACKEND, OPT_BACKENDS, OPT_SIZES, OPT_THREADS,
     OPT_REPS, OPT_WARMUP, OPT_MIN_TIME, OPT_OUT, OPT_DIFF_IMAGE, OPT_CPUS, OPT_BAND_ROWS,
     OPT_SIMD, OPT_DEVICE, OPT_NO_CACHE, OPT_AUTOTUNE, OPT_TRACE, OPT_INPUT_DIR, OPT_OUTPUT_DIR,
-    OPT_JOBS, OPT_COMPARE, OPT_PNG_LEVEL, OPT_PNG_DECODER, OPT_STREAM,
+    OPT_JOBS, OPT_COMPARE, OPT_PNG_LEVEL, OPT_PNG_DECODER, OPT_STREAM, OPT_BANDS, OPT_PINNED,
 } option_id;
 
 typedef struct option_spec {
@@ -60,6 +60,8 @@ static const option_spec options[] = {
     {"device", OPT_DEVICE, true, BACKEND_CMDS},
     {"no-cache", OPT_NO_CACHE, false, BACKEND_CMDS},
     {"autotune", OPT_AUTOTUNE, false, BACKEND_CMDS},
+    {"bands", OPT_BANDS, true, BACKEND_CMDS},
+    {"pinned", OPT_PINNED, true, BACKEND_CMDS},
     /* bench writes its own traces (trace_one_core.json, trace_all_cores.json). */
     {"trace", OPT_TRACE, true, CMD(IMG_CMD_RUN)},
     {"input-dir", OPT_INPUT_DIR, true, CMD(IMG_CMD_BATCH)},
@@ -372,6 +374,22 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
     case OPT_PNG_DECODER:
         if (img_png_decoder_from_name(value, &cli->png_decoder) != 0)
             return img_fail(err, "%s: unknown PNG decoder '%s' (libpng or libspng)", name, value);
+        return 0;
+    case OPT_BANDS:
+        if (img_parse_long(name, value, 1, IMG_MAX_DIMENSION, &l, err) != 0)
+            return -1;
+        cli->bands = (int)l;
+        return 0;
+    case OPT_PINNED:
+        if (strcmp(value, "on") == 0)
+            cli->pinned = IMG_PINNED_ON;
+        else if (strcmp(value, "off") == 0)
+            cli->pinned = IMG_PINNED_OFF;
+        else if (strcmp(value, "auto") == 0)
+            cli->pinned = IMG_PINNED_AUTO;
+        else
+            return img_fail(err, "%s: '%s' is not on, off or auto", name, value);
+        cli->pinned_set = true;
         return 0;
     case OPT_STREAM:
         if (strcmp(value, "on") == 0)
@@ -775,9 +793,18 @@ const char *img_cli_usage(img_command command)
            "                   GPU, else the first device)\n"
            "  --no-cache       opencl: bypass the program cache (default off)\n"
            "  --autotune       opencl: tune the work-group size (default off)\n"
-           "  --trace F.json   run with threads: a Chrome trace of its tasks (default none);\n"
-           "                   a streamed run (run --stream): its decode, pipeline and\n"
-           "                   encode bands\n"
+           "  --bands N        opencl: stream the image through the device in N bands of\n"
+           "                   output rows, each band's upload, kernels and download\n"
+           "                   overlapping its neighbours' (default chosen: 1 on a CPU\n"
+           "                   device, about 4 MiB of input per band on a GPU, more where\n"
+           "                   the image exceeds the device's largest allocation)\n"
+           "  --pinned MODE    opencl: on, off or auto: copy through pinned host staging\n"
+           "                   buffers, or transfer straight from the image (default auto:\n"
+           "                   pinned on a GPU, straight on a CPU device)\n"
+           "  --trace F.json   run with threads: a Chrome trace of its tasks; with opencl:\n"
+           "                   its upload, kernel and download queues, band by band\n"
+           "                   (default none); a streamed run (run --stream): its decode,\n"
+           "                   pipeline and encode bands\n"
            "  --cpus LIST      restrict the process to these cores, e.g. 0 or 0-1, any backend\n"
            "                   (default all allowed cores)\n"
            "\n"

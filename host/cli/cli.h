@@ -83,6 +83,9 @@ typedef struct img_cli {
     const char *device;          /* --device */
     bool no_cache;               /* --no-cache */
     bool autotune;               /* --autotune */
+    int bands;                   /* --bands; 0 = the backend chooses */
+    int pinned;                  /* --pinned: IMG_PINNED_* */
+    bool pinned_set;
     const char *trace;           /* --trace FILE.json */
     img_stream_mode stream;      /* --stream (run) */
 

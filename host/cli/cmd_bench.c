@@ -718,9 +718,10 @@ static int write_traces(const img_cli *cli, const img_backend *threads, const ch
             for (int i = 0; i < 2 && rc == 0; i++)
                 rc = threads->run_pipeline(state, &dst, src, plan, err);
             int tracks = 0;
-            const img_trace *trace = rc == 0 ? threads->trace(state, &tracks) : NULL;
+            const char *const *names = NULL;
+            const img_trace *trace = rc == 0 ? threads->trace(state, &tracks, &names) : NULL;
             if (trace)
-                rc = img_trace_write(trace, path, tracks, err);
+                rc = img_trace_write_named(trace, path, names, tracks, err);
             img_counters st;
             if (rc == 0 && !pinned && threads->counters &&
                 threads->counters(state, &st) == 0) {

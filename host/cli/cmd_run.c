@@ -284,8 +284,9 @@ int img_cmd_run(const img_cli *cli)
             goto done;
     } else if (cli->trace && backend->trace) {
         int tracks = 0;
-        const img_trace *trace = backend->trace(state, &tracks);
-        if (trace && img_trace_write(trace, cli->trace, tracks, &err) != 0)
+        const char *const *names = NULL;
+        const img_trace *trace = backend->trace(state, &tracks, &names);
+        if (trace && img_trace_write_named(trace, cli->trace, names, tracks, &err) != 0)
             goto done;
     }
     /* img_write_file in its two halves, so that encoding and writing are timed apart. */

@@ -109,6 +109,13 @@ enum {
 };
 extern const char *const img_bench_breakdown_columns[IMG_BENCH_BREAKDOWN_COLUMNS];
 
+/* A streamed device run against its parts, from the same run as the breakdown, one
+ * column each after the breakdown columns ("<name>_s"): the run end to end with its
+ * transfers and kernels overlapped, the same parts one after another (upload + kernel
+ * + download), and the ideal, the busiest engine alone. Not parts of a stack. */
+enum { IMG_BENCH_OVERLAP_COLUMNS = 3 };
+extern const char *const img_bench_overlap_columns[IMG_BENCH_OVERLAP_COLUMNS];
+
 typedef struct img_bench_report {
     img_env env;
     double copy_bandwidth_gbs;

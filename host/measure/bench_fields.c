@@ -54,3 +54,6 @@ const img_bench_field img_bench_fields[IMG_BENCH_FIELDS] = {
  * parts of a whole job, in the order the job runs them. */
 const char *const img_bench_breakdown_columns[IMG_BENCH_BREAKDOWN_COLUMNS] = {
     "build", "upload", "kernel", "download", "decode", "pipeline", "encode"};
+
+const char *const img_bench_overlap_columns[IMG_BENCH_OVERLAP_COLUMNS] = {"streamed", "serialized",
+                                                                         "ideal"};

@@ -818,10 +818,12 @@ static int chart_breakdown(prep *p)
         return -1;
     fprintf(f.f, "# where the time goes at %dx%d, milliseconds, fastest setting of each backend\n"
                  "# among those with stage times or a breakdown (else its fastest)\n"
-                 "# label, the whole pipeline's median, then one column per part that some row\n"
-                 "# has: CPU backends each stage timed alone, OpenCL upload, kernel, download\n",
+                 "# label, the whole pipeline's median, the ideal of a streamed device run (its\n"
+                 "# busiest engine alone; NaN for the others), then one column per part that\n"
+                 "# some row has: CPU backends each stage timed alone, OpenCL upload, kernel,\n"
+                 "# download (the serialized sum, stacked)\n",
             w, h);
-    fputs("\"backend\" \"whole run (median)\"", f.f);
+    fputs("\"backend\" \"whole run (median)\" \"ideal (busiest engine)\"", f.f);
     for (int k = 0; k < IMG_CHART_STAGES; k++)
         if (used_stage[k])
             fprintf(f.f, " \"%s\"", img_stage_name((img_stage)k));
@@ -835,6 +837,8 @@ static int chart_breakdown(prep *p)
         row_label(r, label, sizeof label);
         put_label(f.f, label);
         put_num(f.f, r->median_s * 1e3, 4);
+        const double ideal = r->overlap_s[2];
+        put_num(f.f, parts[i] && positive(ideal) ? ideal * 1e3 : NAN, 4);
         for (int k = 0; k < IMG_CHART_STAGES; k++)
             if (used_stage[k])
                 put_num(f.f, !parts[i] && positive(r->stage_s[k]) ? r->stage_s[k] * 1e3 : NAN, 4);

@@ -54,6 +54,7 @@ typedef struct img_chart_row {
     double part_s[IMG_CHART_PARTS];     /* build, upload, kernel, download (OpenCL);
                                          * decode, pipeline, encode (whole-job rows) */
     double stage_s[IMG_CHART_STAGES];   /* brightness, contrast, blur, resize alone */
+    double overlap_s[IMG_BENCH_OVERLAP_COLUMNS];   /* streamed, serialized, ideal (OpenCL) */
     double cpus_used;                   /* threads: distinct CPUs per run (median); NAN */
     const char *cpus_ran_on;            /* threads: CPUs its tasks ran on, "0-1"; or "" */
     int disturbed;                      /* 1: ran on fewer CPUs than it could; 0: no;

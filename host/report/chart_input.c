@@ -273,6 +273,11 @@ int img_chart_table_load(const char *csv_path, img_chart_table *table, img_error
             snprintf(name, sizeof name, "%s_s", img_bench_breakdown_columns[p]);
             NUM_NAMED(part_s[p], name);
         }
+        for (int o = 0; o < IMG_BENCH_OVERLAP_COLUMNS; o++) {
+            char name[32];
+            snprintf(name, sizeof name, "%s_s", img_bench_overlap_columns[o]);
+            NUM_NAMED(overlap_s[o], name);
+        }
         for (int s = 0; s < IMG_CHART_STAGES; s++) {
             char name[32];
             snprintf(name, sizeof name, "stage_%s_s", img_stage_name((img_stage)s));

@@ -77,6 +77,8 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
         fprintf(f, "%s%s", c ? "," : "", img_bench_fields[c].name);
     for (int c = 0; c < IMG_BENCH_BREAKDOWN_COLUMNS; c++)
         fprintf(f, ",%s_s", img_bench_breakdown_columns[c]);
+    for (int c = 0; c < IMG_BENCH_OVERLAP_COLUMNS; c++)
+        fprintf(f, ",%s_s", img_bench_overlap_columns[c]);
     for (int s = 0; s < IMG_STAGE_COUNT; s++)
         fprintf(f, ",stage_%s_s", img_stage_name((img_stage)s));
     fprintf(f, ",%s,%s,%s,%s,%s\n", field_name(IMG_BF_CPUS_USED_PER_RUN),
@@ -89,8 +91,11 @@ int img_bench_write_csv(FILE *f, const img_bench_report *r)
                 fputc(',', f);
             write_field(f, row, &img_bench_fields[c], false);
         }
-        for (int c = 0; c < IMG_BENCH_BREAKDOWN_COLUMNS; c++) {
-            double v = img_breakdown_get(&row->breakdown, img_bench_breakdown_columns[c]);
+        for (int c = 0; c < IMG_BENCH_BREAKDOWN_COLUMNS + IMG_BENCH_OVERLAP_COLUMNS; c++) {
+            const char *name = c < IMG_BENCH_BREAKDOWN_COLUMNS
+                                   ? img_bench_breakdown_columns[c]
+                                   : img_bench_overlap_columns[c - IMG_BENCH_BREAKDOWN_COLUMNS];
+            double v = img_breakdown_get(&row->breakdown, name);
             if (v >= 0)
                 fprintf(f, ",%.9f", v);
             else

@@ -2,12 +2,15 @@
 # for the fastest setting of each backend that has its parts timed (the threads
 # scaling series is not timed stage by stage, so its rows never stand in). CPU
 # backends: each stage timed alone (brightness, contrast, blur, resize); OpenCL:
-# upload, kernel and download of a warm run. The triangle is the whole pipeline's median:
-# below the stack when fusing the stages pays, above it when there is overhead the
-# parts do not show. The one-off OpenCL program build (cold) gets its own panel and
-# scale on the right.
-# Data: breakdown.dat: a header line, then label, the whole pipeline's median and the
-# milliseconds of each part some backend reported (NaN: not applicable).
+# upload, kernel and download of a warm run, stacked: what the run would cost with
+# nothing overlapped. The triangle is the whole pipeline's median: below the stack when
+# fusing the stages (or overlapping a streamed device run's transfers with its
+# kernels) pays, above it when there is overhead the parts do not show. The cross is a
+# streamed device run's ideal, its busiest engine alone: the best overlap can do. The
+# one-off OpenCL program build (cold) gets its own panel and scale on the right.
+# Data: breakdown.dat: a header line, then label, the whole pipeline's median, the
+# ideal (NaN but for streamed device runs) and the milliseconds of each part some
+# backend reported (NaN: not applicable).
 # breakdown_parts.dat: per part column, in order: name, linetype (stable colours).
 # breakdown_build.dat: label, build ms. breakdown_info.dat: the subtitle and the
 # number of rows with a build time.
@@ -30,7 +33,7 @@ stats data using 2 nooutput
 columns = STATS_columns
 top = STATS_max
 # The stack may be taller than the whole (stages alone do more work than fused).
-stats data using (sum [k = 3:columns] (valid(k) ? column(k) : 0)) nooutput
+stats data using (sum [k = 4:columns] (valid(k) ? column(k) : 0)) nooutput
 top = (STATS_max > top ? STATS_max : top)
 
 # stats honours the current ranges: read everything before the panels set theirs.
@@ -55,10 +58,11 @@ do for [fmt in "png svg"] {
     eval label_tics_cmd(mode)
     eval category_axis_cmd(mode, longest, "backend (fastest setting with a breakdown)")
     # The parts in a strip of their own under the title, clear of the bars.
-    set key at screen 0.5, screen 0.935 center top vertical maxrows 2 reverse Left width -3 samplen 1.2
-    plot for [c = 3:columns] data using c:xtic(group_label(strcol(1), mode)) \
-             title columnheader(c) lt part_lt[c - 2], \
-         data using 0:2 with points pt 9 ps 2.2 lc rgb "#111111" title columnheader(2)
+    set key at screen 0.5, screen 0.94 center top vertical maxrows 3 reverse Left width -3 samplen 1.2 spacing 0.9
+    plot for [c = 4:columns] data using c:xtic(group_label(strcol(1), mode)) \
+             title columnheader(c) lt part_lt[c - 3], \
+         data using 0:2 with points pt 9 ps 2.2 lc rgb "#111111" title columnheader(2), \
+         data using 0:3 with points pt 2 ps 2.2 lw 2 lc rgb "#d62728" title columnheader(3)
     unset label 1000
     unset label 1001
 
