@@ -44,7 +44,7 @@ img_backend_options img_backend_options_from_cli(const img_cli *cli)
         .device = cli->device,
         .no_cache = cli->no_cache,
         .autotune = cli->autotune,
-        .bands = cli->bands,
+        .bands = cli->band_count ? cli->bands[0] : 0,
         .pinned = cli->pinned,
         .trace_path = cli->trace,
     };
@@ -134,7 +134,7 @@ static unsigned backend_options_given(const img_cli *cli)
            (cli->band_rows ? IMG_OPTION_BAND_ROWS : 0u) | (cli->simd ? IMG_OPTION_SIMD : 0u) |
            (cli->device ? IMG_OPTION_DEVICE : 0u) | (cli->no_cache ? IMG_OPTION_NO_CACHE : 0u) |
            (cli->autotune ? IMG_OPTION_AUTOTUNE : 0u) | (cli->trace ? IMG_OPTION_TRACE : 0u) |
-           (cli->bands ? IMG_OPTION_BANDS : 0u) | (cli->pinned_set ? IMG_OPTION_PINNED : 0u);
+           (cli->band_count ? IMG_OPTION_BANDS : 0u) | (cli->pinned_set ? IMG_OPTION_PINNED : 0u);
 }
 
 /* "the opencl backend", "the simd and simd-threads backends", "the a, b and c backends":

@@ -376,9 +376,16 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
             return img_fail(err, "%s: unknown PNG decoder '%s' (libpng or libspng)", name, value);
         return 0;
     case OPT_BANDS:
-        if (img_parse_long(name, value, 1, IMG_MAX_DIMENSION, &l, err) != 0)
+        if (split_list(name, value, scratch, sizeof scratch, items, &n, err) != 0)
             return -1;
-        cli->bands = (int)l;
+        if (n > 1 && cli->command != IMG_CMD_BENCH)
+            return img_fail(err, "%s: a list of band counts is only for bench", name);
+        for (int i = 0; i < n; i++) {
+            if (img_parse_long(name, items[i], 1, IMG_MAX_DIMENSION, &l, err) != 0)
+                return -1;
+            cli->bands[i] = (int)l;
+        }
+        cli->band_count = n;
         return 0;
     case OPT_PINNED:
         if (strcmp(value, "on") == 0)
@@ -797,7 +804,8 @@ const char *img_cli_usage(img_command command)
            "                   output rows, each band's upload, kernels and download\n"
            "                   overlapping its neighbours' (default chosen: 1 on a CPU\n"
            "                   device, about 4 MiB of input per band on a GPU, more where\n"
-           "                   the image exceeds the device's largest allocation)\n"
+           "                   the image exceeds the device's largest allocation); bench\n"
+           "                   takes a list\n"
            "  --pinned MODE    opencl: on, off or auto: copy through pinned host staging\n"
            "                   buffers, or transfer straight from the image (default auto:\n"
            "                   pinned on a GPU, straight on a CPU device)\n"

@@ -83,7 +83,8 @@ typedef struct img_cli {
     const char *device;          /* --device */
     bool no_cache;               /* --no-cache */
     bool autotune;               /* --autotune */
-    int bands;                   /* --bands; 0 = the backend chooses */
+    int bands[IMG_CLI_MAX_LIST]; /* --bands: one value, a list for bench */
+    int band_count;              /* 0: the backend chooses */
     int pinned;                  /* --pinned: IMG_PINNED_* */
     bool pinned_set;
     const char *trace;           /* --trace FILE.json */

@@ -533,7 +533,8 @@ typedef struct setting {
 } setting;
 
 /* The settings a backend is measured with: every --threads value for threaded
- * backends, every SIMD level for SIMD ones (unless --simd pins one). */
+ * backends, every SIMD level for SIMD ones (unless --simd pins one), every --bands
+ * value for streaming ones. */
 static int expand_settings(const img_cli *cli, const img_backend *b, setting *out, int max)
 {
     img_backend_options base = img_backend_options_from_cli(cli);
@@ -547,27 +548,37 @@ static int expand_settings(const img_cli *cli, const img_backend *b, setting *ou
         b->simd_level && !cli->simd)
         for (level_count = 0; b->simd_level(level_count); level_count++)
             ;
+    const bool band_sweep = (b->options & IMG_OPTION_BANDS) && cli->band_count;
+    int band_count = band_sweep ? cli->band_count : 1;
     for (int t = 0; t < thread_count; t++) {
-        for (int l = 0; l < level_count && n < max; l++) {
-            setting *s = &out[n++];
-            s->options = base;
-            char *p = s->label;
-            size_t left = sizeof s->label;
-            s->label[0] = '\0';
-            if ((b->flags & IMG_BACKEND_THREADED) && cli->thread_count) {
-                s->options.threads = cli->threads[t];
-                int k = snprintf(p, left, "threads=%d", cli->threads[t]);
-                p += k;
-                left -= (size_t)k;
+        for (int bc = 0; bc < band_count; bc++) {
+            for (int l = 0; l < level_count && n < max; l++) {
+                setting *s = &out[n++];
+                s->options = base;
+                char *p = s->label;
+                size_t left = sizeof s->label;
+                s->label[0] = '\0';
+                if ((b->flags & IMG_BACKEND_THREADED) && cli->thread_count) {
+                    s->options.threads = cli->threads[t];
+                    int k = snprintf(p, left, "threads=%d", cli->threads[t]);
+                    p += k;
+                    left -= (size_t)k;
+                }
+                if (band_sweep) {
+                    s->options.bands = cli->bands[bc];
+                    int k = snprintf(p, left, "%sbands=%d", p == s->label ? "" : " ", cli->bands[bc]);
+                    p += k;
+                    left -= (size_t)k;
+                }
+                if (level_count > 1) {
+                    s->options.simd_level = b->simd_level(l);
+                    snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", b->simd_level(l));
+                } else if ((b->flags & IMG_BACKEND_SIMD_LEVELS) && cli->simd) {
+                    snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", cli->simd);
+                }
+                if (s->label[0] == '\0')
+                    snprintf(s->label, sizeof s->label, "default");
             }
-            if (level_count > 1) {
-                s->options.simd_level = b->simd_level(l);
-                snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", b->simd_level(l));
-            } else if ((b->flags & IMG_BACKEND_SIMD_LEVELS) && cli->simd) {
-                snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", cli->simd);
-            }
-            if (s->label[0] == '\0')
-                snprintf(s->label, sizeof s->label, "default");
         }
     }
     return n;
