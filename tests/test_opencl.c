@@ -867,3 +867,22 @@ Test(opencl_stream, cli_bands_pinned_and_trace, .timeout = 300)
     cr_assert_eq(access(got, F_OK), -1, "a refused run wrote its output");
     rmdir(dir);
 }
+
+/* The device's bandwidths, for bench's transfer floor: measured, positive, and over a
+ * transfer that fits the device's largest allocation. */
+Test(opencl_stream, device_bandwidth_is_measured, .timeout = 120)
+{
+    void *state = make_streaming_state(0, IMG_PINNED_AUTO, (size_t)16 << 20, NULL);
+    img_device_bandwidth bw;
+    img_error err = {{0}};
+    cr_assert_not_null(img_backend_opencl.device_bandwidth);
+    cr_assert_eq(img_backend_opencl.device_bandwidth(state, &bw, &err), 0, "%s", err.message);
+    cr_assert_eq(bw.bytes, (size_t)16 << 20, "capped at the (lowered) largest allocation");
+    cr_assert_gt(bw.device_copy_gbs, 0.0);
+    cr_assert_gt(bw.upload_gbs, 0.0);
+    cr_assert_gt(bw.download_gbs, 0.0);
+    /* The state still runs exactly afterwards. */
+    img_params ip = img_params_default();
+    expect_pipeline_exact(state, 97, 31, 3, &ip, 3, "after the bandwidth test");
+    img_backend_opencl.destroy(state);
+}

@@ -110,6 +110,16 @@ enum {
     IMG_OPTION_PINNED = 1u << 8,     /* options.pinned (--pinned) */
 };
 
+/* A device's measured bandwidths (img_backend.device_bandwidth), in GB/s: a copy
+ * inside device memory (bytes read + written, as the host's copy bandwidth counts),
+ * and host-to-device and device-to-host transfers through pinned host memory. */
+typedef struct img_device_bandwidth {
+    size_t bytes;               /* per transfer */
+    double device_copy_gbs;
+    double upload_gbs;
+    double download_gbs;
+} img_device_bandwidth;
+
 typedef struct img_backend {
     const char *name;
     const char *description;
@@ -176,6 +186,11 @@ typedef struct img_backend {
      * `seconds`. Fills *out; fails only when threads cannot be started. */
     int (*compute_roof)(void *state, int threads, double seconds, img_compute_roof *out,
                         img_error *err);
+
+    /* Optional (with IMG_BACKEND_HAS_DEVICE): the state's device's bandwidths, best of
+     * a few large transfers each way and a copy inside the device (about 0.1 s): the
+     * floor a streamed run's transfers are held against. */
+    int (*device_bandwidth)(void *state, img_device_bandwidth *out, img_error *err);
 } img_backend;
 
 #endif

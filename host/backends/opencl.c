@@ -1327,6 +1327,65 @@ static int opencl_list_devices(FILE *out, img_error *err)
     return img_cl_print_devices(out, err);
 }
 
+/* Times one command, waited for: its profiled seconds, or -1 on failure. */
+static double timed_command(cl_int rc, cl_event ev)
+{
+    double t = -1.0;
+    if (rc == CL_SUCCESS && clWaitForEvents(1, &ev) == CL_SUCCESS)
+        t = event_seconds(ev);
+    if (ev)
+        clReleaseEvent(ev);
+    return t;
+}
+
+static int opencl_device_bandwidth(void *state, img_device_bandwidth *out, img_error *err)
+{
+    opencl_state *st = state;
+    /* Far beyond any cache, and within one allocation. */
+    size_t bytes = (size_t)256 << 20;
+    if (bytes > st->max_alloc)
+        bytes = (size_t)st->max_alloc;
+    dev_buffer host = {0}, a = {0}, b = {0};
+    int rc = -1;
+    *out = (img_device_bandwidth){.bytes = bytes};
+    if (ensure_buffer_kind(st, &host, bytes, true, "bandwidth staging", err) == 0 &&
+        ensure_buffer(st, &a, bytes, "bandwidth source", err) == 0 &&
+        ensure_buffer(st, &b, bytes, "bandwidth target", err) == 0) {
+        memset(host.mapped, 1, bytes);
+        cl_command_queue up = st->queue[Q_UPLOAD], down = st->queue[Q_DOWNLOAD],
+                         q = st->queue[Q_KERNEL];
+        rc = 0;
+        /* The first round only warms up (first touch, lazy allocation); best of the rest. */
+        for (int rep = 0; rep < 4 && rc == 0; rep++) {
+            cl_event e_up = NULL, e_copy = NULL, e_down = NULL;
+            /* Enqueued one at a time and waited for: each timed alone. */
+            cl_int r_up =
+                clEnqueueWriteBuffer(up, a.mem, CL_FALSE, 0, bytes, host.mapped, 0, NULL, &e_up);
+            double tu = timed_command(r_up, e_up);
+            cl_int r_copy = clEnqueueCopyBuffer(q, a.mem, b.mem, 0, 0, bytes, 0, NULL, &e_copy);
+            double tc = timed_command(r_copy, e_copy);
+            cl_int r_down =
+                clEnqueueReadBuffer(down, b.mem, CL_FALSE, 0, bytes, host.mapped, 0, NULL, &e_down);
+            double td = timed_command(r_down, e_down);
+            if (tu <= 0.0 || tc <= 0.0 || td <= 0.0) {
+                rc = img_fail(err, "opencl: the bandwidth transfers failed or were not profiled");
+                break;
+            }
+            if (rep == 0)
+                continue;
+            double up_gbs = (double)bytes / tu / 1e9, down_gbs = (double)bytes / td / 1e9;
+            double copy_gbs = 2.0 * (double)bytes / tc / 1e9;
+            out->upload_gbs = up_gbs > out->upload_gbs ? up_gbs : out->upload_gbs;
+            out->download_gbs = down_gbs > out->download_gbs ? down_gbs : out->download_gbs;
+            out->device_copy_gbs = copy_gbs > out->device_copy_gbs ? copy_gbs : out->device_copy_gbs;
+        }
+    }
+    release_buffer(st, &host);
+    release_buffer(st, &a);
+    release_buffer(st, &b);
+    return rc;
+}
+
 static const img_trace *opencl_trace(void *state, int *tracks, const char *const **names)
 {
     const opencl_state *st = state;
@@ -1386,6 +1445,7 @@ const img_backend img_backend_opencl = {
     .describe = opencl_describe,
     .breakdown = opencl_breakdown,
     .trace = opencl_trace,
+    .device_bandwidth = opencl_device_bandwidth,
     .describe_platform = opencl_describe_platform,
     .list_devices = opencl_list_devices,
 };

@@ -926,6 +926,55 @@ static void summarize_crossover(img_bench_report *r, const img_size *sizes, int 
     printf("\ncrossover: %s\n", r->crossover);
 }
 
+/* The device backend measured against its device: each size's fastest streamed row,
+ * its kernels' traffic (input + output bytes, as gb_per_s counts it) per kernel second
+ * against the device's own copy bandwidth, and its end-to-end time against the
+ * transfer floor, the input over the upload bandwidth plus the output over the
+ * download bandwidth. */
+static void summarize_device(const img_bench_report *r, const img_size *sizes, int size_count)
+{
+    const char *gpu = backend_with(IMG_BACKEND_HAS_DEVICE);
+    const img_device_bandwidth *d = &r->device;
+    if (!gpu || !d->bytes || d->upload_gbs <= 0 || d->download_gbs <= 0)
+        return;
+    printf("\n%s device: copy %.1f GB/s, upload %.1f GB/s, download %.1f GB/s (pinned, %zu MiB "
+           "transfers)\n",
+           gpu, d->device_copy_gbs, d->upload_gbs, d->download_gbs, d->bytes >> 20);
+    for (int s = 0; s < size_count; s++) {
+        const img_bench_row *row = fastest(r, gpu, sizes[s].width, sizes[s].height);
+        double kernel = row ? img_breakdown_get(&row->breakdown, "kernel") : -1.0;
+        if (!row || kernel <= 0)
+            continue;
+        double in = (double)row->channels * row->width * row->height;
+        double out = (double)row->channels * row->out_width * row->out_height;
+        double kernel_gbs = (in + out) / kernel / 1e9;
+        double floor = in / (d->upload_gbs * 1e9) + out / (d->download_gbs * 1e9);
+        printf("  %dx%d %s: kernels %.1f GB/s (%.0f %% of the device's copy), end to end "
+               "%.3f ms = %.2fx the transfer floor of %.3f ms\n",
+               row->width, row->height, row->setting, kernel_gbs,
+               d->device_copy_gbs > 0 ? 100.0 * kernel_gbs / d->device_copy_gbs : 0.0,
+               row->time.median * 1e3, row->time.median / floor, floor * 1e3);
+    }
+}
+
+/* The device's bandwidths, measured once on a state of its own (outside every timed
+ * run); left unmeasured, and said so, when the backend cannot start. */
+static void measure_device(img_bench_report *r, const img_cli *cli, const img_backend *b)
+{
+    img_backend_options options = img_backend_options_from_cli(cli);
+    options.trace_path = NULL;
+    char reason[256];
+    void *state = NULL;
+    img_error err;
+    if (!b->device_bandwidth || !b->probe(reason, sizeof reason))
+        return;
+    if (b->init(&state, &options, &err) != 0 || b->device_bandwidth(state, &r->device, &err) != 0) {
+        r->device = (img_device_bandwidth){0};
+        fprintf(stderr, "imgpipe: %s: device bandwidth not measured: %s\n", b->name, err.message);
+    }
+    b->destroy(state);
+}
+
 static void summarize_scaling(img_bench_report *r)
 {
     bool any = false;
@@ -1087,6 +1136,7 @@ int img_cmd_bench(const img_cli *cli)
             img_backend_options options = img_backend_options_from_cli(cli);
             backends[b]->describe_platform(&options, report.env.opencl,
                                            sizeof report.env.opencl);
+            measure_device(&report, cli, backends[b]);
         }
     }
     ctx.steps *= size_count;
@@ -1178,6 +1228,7 @@ int img_cmd_bench(const img_cli *cli)
     }
     summarize_scaling(&report);
     summarize_crossover(&report, sizes, size_count);
+    summarize_device(&report, sizes, size_count);
     if (img_write_text_file(dir, "bench.csv", img_bench_write_csv, &report, &err) != 0 ||
         img_write_text_file(dir, "bench.json", img_bench_write_json, &report, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);

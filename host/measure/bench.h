@@ -119,6 +119,8 @@ extern const char *const img_bench_overlap_columns[IMG_BENCH_OVERLAP_COLUMNS];
 typedef struct img_bench_report {
     img_env env;
     double copy_bandwidth_gbs;
+    /* The device backend's measured bandwidths (device_bytes 0: not measured). */
+    img_device_bandwidth device;
     /* The compute roof of each SIMD level this CPU runs, on one thread and on every
      * allowed CPU: the ceiling the blur's multiply-adds are held against. */
     img_compute_roof roofs[2 * 8];

@@ -193,6 +193,16 @@ int img_bench_write_json(FILE *f, const img_bench_report *r)
         fputc('}', f);
     }
     fputs(r->roof_count ? "\n  ]" : "]", f);
+    /* The device backend's bandwidths, for its transfer floor and kernel efficiency. */
+    fputs(",\n  \"device_bandwidth\": ", f);
+    if (r->device.bytes)
+        fprintf(f,
+                "{\"bytes\": %zu, \"device_copy_gb_per_s\": %.3f, \"upload_gb_per_s\": %.3f, "
+                "\"download_gb_per_s\": %.3f}",
+                r->device.bytes, r->device.device_copy_gbs, r->device.upload_gbs,
+                r->device.download_gbs);
+    else
+        fputs("null", f);
     fprintf(f, ",\n  \"copy_bandwidth_gb_per_s\": %.3f,\n  \"reps_min\": %d,\n  \"warmup\": %d,\n"
                "  \"min_time_s\": %.3f,\n  \"rows\": [\n",
             r->copy_bandwidth_gbs, r->reps, r->warmup, r->min_time);
