@@ -753,9 +753,10 @@ static int choose_bands(const opencl_state *st, const job *j, int *out, img_erro
     size_t largest = largest_of(largest_band(j, bands));
     if (st->forced_bands > 0 && largest > st->max_alloc)
         return img_fail(err,
-                        "opencl: with %d bands a band needs a %zu-byte buffer, over the device's "
-                        "largest allocation (%llu bytes); force more bands, or 0 to choose",
-                        bands, largest, (unsigned long long)st->max_alloc);
+                        "opencl: with %d band%s a band needs a %zu-byte buffer, over the "
+                        "device's largest allocation (%llu bytes); force more bands, or leave "
+                        "the count to the backend",
+                        bands, bands == 1 ? "" : "s", largest, (unsigned long long)st->max_alloc);
     while (largest > st->max_alloc) {
         if (bands == out_h)
             return img_fail(err,
