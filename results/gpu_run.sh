@@ -14,22 +14,25 @@
 # machine should bring back all it can); the exit status is 1 when any step failed,
 # 3 when all ran but no GPU was used (0 with --allow-cpu).
 #
-# usage: gpu_run.sh [--quick] [--allow-cpu] [--imgpipe PATH] [--driver LIB] OUTDIR
+# usage: gpu_run.sh [--quick] [--allow-cpu] [--budget S] [--imgpipe PATH] [--driver LIB] OUTDIR
 #   --quick      tiny sizes and few rounds: checks the script, measures nothing
+#   --budget S   the whole script's time limit in seconds (default 270): a step gets
+#                what is left of it at most, one that would start with none is skipped
 #   --allow-cpu  an OpenCL CPU device (PoCL) is fine: for testing without a GPU
 #   --imgpipe P  the program to run (default: the launcher beside this script, else
 #                build/bundle/imgpipe in the checkout this script is in)
 #   --driver L   the OpenCL driver to register (default libnvidia-opencl.so.1)
 set -eu
 
-usage() { echo "usage: gpu_run.sh [--quick] [--allow-cpu] [--imgpipe PATH] [--driver LIB] OUTDIR" >&2; exit 2; }
-quick=0 allow_cpu=0 imgpipe="" driver=""
+usage() { echo "usage: gpu_run.sh [--quick] [--allow-cpu] [--budget S] [--imgpipe PATH] [--driver LIB] OUTDIR" >&2; exit 2; }
+quick=0 allow_cpu=0 imgpipe="" driver="" budget=270
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;
     --allow-cpu) allow_cpu=1 ;;
     --imgpipe) [ $# -ge 2 ] || usage; imgpipe=$2; shift ;;
     --driver) [ $# -ge 2 ] || usage; driver=$2; shift ;;
+    --budget) [ $# -ge 2 ] || usage; budget=$2; shift ;;
     -h|--help) usage ;;
     -*) echo "gpu_run: unknown option $1" >&2; usage ;;
     *) break ;;
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ $# -eq 1 ] || usage
+case $budget in ''|*[!0-9]*) echo "gpu_run: --budget must be whole seconds (got '$budget')" >&2; exit 2 ;; esac
 out=$1
 here=$(cd "$(dirname "$0")" && pwd -P)
 if [ -z "$imgpipe" ]; then
@@ -56,14 +60,23 @@ trap 'rm -rf "$work"' EXIT
 
 say() { printf '%s\n' "$*" | tee -a "$log"; }
 started=$(date +%s)
+deadline=$((started + budget))
 failures=0
 if command -v timeout >/dev/null 2>&1; then have_timeout=1; else have_timeout=0; fi
 
-# step NAME LIMIT_S COMMAND...: COMMAND under `timeout LIMIT_S`, its stdout and stderr
-# into OUT/NAME.txt, the log and the terminal, then its elapsed time.
+# step NAME LIMIT_S COMMAND...: COMMAND under `timeout LIMIT_S` (or what is left of the
+# budget, if less), its stdout and stderr into OUT/NAME.txt, the log and the terminal,
+# then its elapsed time.
 step() {
     name=$1 limit=$2
     shift 2
+    left=$((deadline - $(date +%s)))
+    [ "$left" -ge "$limit" ] || limit=$left
+    if [ "$limit" -le 0 ]; then
+        say "gpu_run: $name SKIPPED: the ${budget}s budget is spent"
+        failures=$((failures + 1))
+        return 0
+    fi
     say "== $name (limit ${limit}s): $*"
     t0=$(date +%s)
     set +e
@@ -168,7 +181,7 @@ else
 fi
 for size in $verify_sizes; do
     # shellcheck disable=SC2086
-    step "verify-$size" 180 "$imgpipe" verify --size "$size" $device
+    step "verify-$size" 120 "$imgpipe" verify --size "$size" $device
 done
 
 # ---- 4. bench ----
@@ -184,7 +197,7 @@ else
     bench_opts="--sizes 1080p,4k,8k --reps 3 --warmup 1 --threads $cores"
 fi
 # shellcheck disable=SC2086
-step bench 240 "$imgpipe" bench --backends all $bench_opts $device --out "$out/bench"
+step bench 200 "$imgpipe" bench --backends all $bench_opts $device --out "$out/bench"
 
 # ---- 5. one archive ----
 stamp=$(date -u +%Y%m%dT%H%MZ)
