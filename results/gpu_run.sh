@@ -73,7 +73,7 @@ step() {
     left=$((deadline - $(date +%s)))
     [ "$left" -ge "$limit" ] || limit=$left
     if [ "$limit" -le 0 ]; then
-        say "gpu_run: $name SKIPPED: the ${budget}s budget is spent"
+        say "gpu_run: $name SKIPPED: the ${budget}s budget is spent" | tee "$out/$name.txt"
         failures=$((failures + 1))
         return 0
     fi
@@ -81,7 +81,7 @@ step() {
     t0=$(date +%s)
     set +e
     if [ $have_timeout = 1 ]; then
-        timeout "$limit" "$@" >"$out/$name.txt" 2>&1
+        timeout -k 10 "$limit" "$@" >"$out/$name.txt" 2>&1
     else
         "$@" >"$out/$name.txt" 2>&1
     fi
@@ -155,6 +155,11 @@ else
         say "OpenCL: no $driver_name found (ldconfig -p, the driver folders): only what $vendors lists will show"
     fi
 fi
+
+# The OpenCL program cache in a folder of this run's own: nothing left in a borrowed
+# machine's home, and no binary cached by another driver or commit is reused.
+XDG_CACHE_HOME=$work/cache
+export XDG_CACHE_HOME
 
 # ---- 2. what is here ----
 step info 60 "$imgpipe" info

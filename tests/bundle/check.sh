@@ -38,11 +38,17 @@ if [ $inside = 0 ]; then
         --contrast 1 --sigma 0 --scale 1 2>/dev/null
     "$build/imgpipe" run --input "$tmp/in.png" --output "$tmp/want.png" --backend simd 2>/dev/null
     "$build/imgpipe" run --input "$tmp/in.jpg" --output "$tmp/want.jpg" --backend simd 2>/dev/null
-    step "unshare --mount (a private mount namespace to hide the system's libraries in)"
-    unshare --mount --propagation private true 2>/dev/null ||
-        fail "unshare --mount is not permitted here: the bundle cannot be tested in isolation"
-    cd "$tmp"
-    exec unshare --mount --propagation private sh "$0" --inside "$build" "$cmake" "$tmp"
+    # As root a mount namespace is enough; another user needs a user namespace too.
+    for ns in "--mount" "--user --map-root-user --mount"; do
+        # shellcheck disable=SC2086
+        if unshare $ns --propagation private true 2>/dev/null; then
+            step "unshare $ns (a private mount namespace to hide the system's libraries in)"
+            cd "$tmp"
+            # shellcheck disable=SC2086
+            exec unshare $ns --propagation private sh "$0" --inside "$build" "$cmake" "$tmp"
+        fi
+    done
+    fail "unshare --mount is not permitted here: the bundle cannot be tested in isolation"
 fi
 
 # ---- inside the private mount namespace ----
@@ -135,4 +141,17 @@ set -- "$tmp"/gpu/bench-*.tar.gz
 tar -tzf "$1" >archive.txt
 grep -qx 'bench/bench.csv' archive.txt || { cat archive.txt; fail "gpu_run: bench.csv not in the archive"; }
 grep -qx 'MANIFEST' archive.txt || fail "gpu_run: MANIFEST not in the archive"
+step "gpu_run.sh without --allow-cpu: exit 3, no GPU said loudly"
+rc=0
+"$b/gpu_run.sh" --quick --driver "$pocl" "$tmp/gpu-nogpu" >nogpu.txt 2>&1 || rc=$?
+[ $rc -eq 3 ] || { cat nogpu.txt; fail "gpu_run.sh without a GPU: exit $rc, not 3"; }
+grep -q '^gpu_run: WARNING: NO OPENCL GPU DEVICE' nogpu.txt || fail "gpu_run: no GPU warning"
+
+step "gpu_run.sh --budget 0: every step skipped, exit 1, still an archive"
+rc=0
+"$b/gpu_run.sh" --quick --allow-cpu --budget 0 "$tmp/gpu-0" >budget.txt 2>&1 || rc=$?
+[ $rc -eq 1 ] || { cat budget.txt; fail "gpu_run.sh --budget 0: exit $rc, not 1"; }
+grep -q '^gpu_run: bench SKIPPED: the 0s budget is spent' budget.txt || { cat budget.txt; fail "gpu_run: bench not skipped"; }
+set -- "$tmp"/gpu-0/bench-*.tar.gz
+[ -f "$1" ] || fail "gpu_run --budget 0: no archive"
 step "ok"
