@@ -147,6 +147,31 @@ rc=0
 [ $rc -eq 3 ] || { cat nogpu.txt; fail "gpu_run.sh without a GPU: exit $rc, not 3"; }
 grep -q '^gpu_run: WARNING: NO OPENCL GPU DEVICE' nogpu.txt || fail "gpu_run: no GPU warning"
 
+# The GPU path without a GPU: a stand-in imgpipe whose `info` shows one (in the format
+# cl_util.c prints) and which records how it is called.
+step "gpu_run.sh with an imgpipe that reports a GPU: --device gpu everywhere, exit 0"
+mkdir "$tmp/fake"
+cat >"$tmp/fake/imgpipe" <<'FAKE'
+#!/bin/sh
+printf '%s\n' "$*" >>"$(dirname "$0")/calls.txt"
+case $1 in
+info) printf '%s\n' "imgpipe 0.1.0 (commit 0, Release build, gcc)" \
+          "  device 0: NVIDIA H200" "    type GPU, vendor NVIDIA Corporation" ;;
+bench) while [ $# -gt 0 ]; do
+           if [ "$1" = --out ]; then mkdir -p "$2" && echo backend >"$2/bench.csv"; fi
+           shift
+       done ;;
+esac
+FAKE
+chmod +x "$tmp/fake/imgpipe"
+rc=0
+"$b/gpu_run.sh" --quick --imgpipe "$tmp/fake/imgpipe" "$tmp/gpu-fake" >fake.txt 2>&1 || rc=$?
+[ $rc -eq 0 ] || { cat fake.txt; fail "gpu_run.sh with a GPU: exit $rc"; }
+grep -qx 'OpenCL GPU: NVIDIA H200' fake.txt || { cat fake.txt; fail "gpu_run: the GPU not named"; }
+[ "$(grep -c '^verify .*--device gpu' "$tmp/fake/calls.txt")" -eq 2 ] &&
+    grep -q '^bench --backends all .*--device gpu' "$tmp/fake/calls.txt" ||
+    { cat "$tmp/fake/calls.txt"; fail "gpu_run: --device gpu not passed to verify and bench"; }
+
 step "gpu_run.sh --budget 0: every step skipped, exit 1, still an archive"
 rc=0
 "$b/gpu_run.sh" --quick --allow-cpu --budget 0 "$tmp/gpu-0" >budget.txt 2>&1 || rc=$?
