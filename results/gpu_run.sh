@@ -44,11 +44,21 @@ case $budget in ''|*[!0-9]*) echo "gpu_run: --budget must be whole seconds (got 
 out=$1
 here=$(cd "$(dirname "$0")" && pwd -P)
 if [ -z "$imgpipe" ]; then
-    if [ -x "$here/imgpipe" ] && [ -f "$here/MANIFEST" ]; then
+    if [ -f "$here/imgpipe" ] && [ -f "$here/MANIFEST" ]; then
         imgpipe=$here/imgpipe
     else
         imgpipe=$here/../build/bundle/imgpipe
     fi
+fi
+# A bundle copied by a tool that drops file modes still runs: its programs are made
+# executable again (run this script as `sh gpu_run.sh` then).
+bundle_dir=$(dirname "$imgpipe")
+if [ -f "$bundle_dir/MANIFEST" ]; then
+    for f in "$bundle_dir/imgpipe" "$bundle_dir/bin/imgpipe" "$bundle_dir"/glibc/ld-*; do
+        if [ -f "$f" ] && [ ! -x "$f" ]; then
+            chmod u+x "$f" && echo "gpu_run: made $f executable (the copy lost its mode)"
+        fi
+    done
 fi
 [ -x "$imgpipe" ] || { echo "gpu_run: no imgpipe at $imgpipe (build the bundle, or give --imgpipe)" >&2; exit 2; }
 mkdir -p "$out" || { echo "gpu_run: cannot create $out" >&2; exit 2; }
