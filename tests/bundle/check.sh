@@ -125,6 +125,12 @@ IMGPIPE_BUNDLE_GLIBC=bundled LD_DEBUG=libs "$b/imgpipe" run --input in.png --out
     --backend simd 2>debug-glibc.txt || { tail debug-glibc.txt; fail "bundled glibc run"; }
 grep -q "calling init: $b/glibc/libc.so.6\$" debug-glibc.txt || fail "libc not from the bundle's glibc/"
 cmp want.png glibc.png
+# A driver opened by the ICD loader (PoCL here, NVIDIA's there) runs on the bundled glibc.
+printf '%s\n' "$pocl" >"$tmp/no-vendors/pocl.icd"
+IMGPIPE_BUNDLE_GLIBC=bundled OCL_ICD_VENDORS=$tmp/no-vendors/ "$b/imgpipe" verify --size 97x31 \
+    --backends opencl >verify-glibc.txt 2>&1 || { cat verify-glibc.txt; fail "bundled glibc: verify opencl"; }
+grep -q '^opencl .*bit-exact' verify-glibc.txt || { cat verify-glibc.txt; fail "bundled glibc: opencl not bit-exact"; }
+rm "$tmp/no-vendors/pocl.icd"
 IMGPIPE_BUNDLE_GLIBC=bundled "$b/imgpipe" info 2>&1 |
     grep -qx "chart scripts: $b/share/imgpipe/gnuplot" || fail "bundled glibc: chart scripts"
 
