@@ -95,7 +95,7 @@ endforeach()
 # the ICD loader opens (libnvidia-opencl.so.1) link them, and a stub from another glibc
 # release cannot be mixed with this libc.
 set(glibc_lines "  (not bundled: configure with -DIMGPIPE_BUNDLE_GLIBC=ON)\n")
-set(glibc_version "")
+set(glibc_version none)
 if(WITH_GLIBC)
   set(glibc_lines "")
   file(MAKE_DIRECTORY ${BUNDLE}/glibc)
@@ -121,9 +121,8 @@ file(COPY ${SOURCE_DIR}/results/gpu_run.sh DESTINATION ${BUNDLE}
   FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
                    WORLD_READ WORLD_EXECUTE)
 
-# The launcher knows the loader's name, the glibc the bundle needs and the one it carries.
+# The launcher knows the loader's name and the glibc the bundle needs.
 set(GLIBC_REQUIRED ${glibc_required})
-set(BUNDLED_GLIBC ${glibc_version})
 set(LOADER ${loader})
 configure_file(${SOURCE_DIR}/host/cli/bundle_launcher.sh.in ${BUNDLE}/imgpipe @ONLY
   FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
