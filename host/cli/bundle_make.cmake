@@ -29,7 +29,6 @@ endif()
 
 set(bundled "")
 set(glibc_dir "")
-set(loader "")
 foreach(path IN LISTS resolved)
   get_filename_component(name ${path} NAME)
   if(name MATCHES "${glibc_regex}")
