@@ -7,7 +7,8 @@
 #      in a temporary vendors folder named by OCL_ICD_VENDORS, never in /etc;
 #   2. `imgpipe info`; says loudly when no OpenCL device is a GPU;
 #   3. `imgpipe verify` at odd sizes and at 8K;
-#   4. `imgpipe bench --backends all --sizes 1080p,4k,8k`;
+#   4. `imgpipe bench --backends all --sizes 1080p,4k,8k`, then the streamed opencl
+#      backend's band sweep at 4K and 8K, pinned and straight, and a traced 4K run;
 #   5. packs OUTDIR/bench and the step outputs into OUTDIR/bench-HOST-DATE.tar.gz.
 # Each step runs under `timeout` and its time is printed; everything is also in
 # OUTDIR/log.txt. A failed step does not stop the later ones (one call on a borrowed
@@ -212,13 +213,34 @@ else
     bench_opts="--sizes 1080p,4k,8k --reps 3 --warmup 1 --threads $cores"
 fi
 # shellcheck disable=SC2086
-step bench 200 "$imgpipe" bench --backends all $bench_opts $device --out "$out/bench"
+step bench 170 "$imgpipe" bench --backends all $bench_opts $device --out "$out/bench"
+
+# ---- 4b. streaming: the band sweep, through pinned staging and straight, and a trace ----
+# The streamed opencl backend (README "Streaming"): each band count a setting, so the
+# breakdown's serialized sum, ideal and end-to-end time can be read per count, and one
+# traced 4K run shows the three queues overlapping.
+if [ $quick = 1 ]; then
+    stream_opts="--sizes 97x31 --bands 1,2 --reps 2 --warmup 0 --min-time 0"
+    trace_size=97x31
+else
+    stream_opts="--sizes 4k,8k --bands 1,2,4,8,16,32 --reps 5 --warmup 1 --min-time 0.1"
+    trace_size=4k
+fi
+for mode in on off; do
+    # shellcheck disable=SC2086
+    step "stream-pinned-$mode" 45 "$imgpipe" bench --backends opencl $stream_opts \
+        --pinned "$mode" $device --out "$out/bench-stream-pinned-$mode"
+done
+# shellcheck disable=SC2086
+step trace 20 "$imgpipe" run --backend opencl --size "$trace_size" $device \
+    --trace "$out/trace-opencl.json" --output "$work/trace-out.png"
 
 # ---- 5. one archive ----
 stamp=$(date -u +%Y%m%dT%H%MZ)
 archive=bench-$(uname -n)-$stamp.tar.gz
 say "gpu_run: $failures failed step(s), $(($(date +%s) - started)) s in all; archive $out/$archive"
-members=$(cd "$out" && ls -d bench ./*.txt MANIFEST 2>/dev/null | sed 's|^\./||' | tr '\n' ' ')
+members=$(cd "$out" && ls -d bench bench-stream-* ./*.txt ./*.json MANIFEST 2>/dev/null |
+    sed 's|^\./||' | tr '\n' ' ')
 # shellcheck disable=SC2086
 (cd "$out" && tar -czf "$archive" $members) || { say "gpu_run: tar failed"; exit 1; }
 if [ $failures -gt 0 ]; then exit 1; fi

@@ -147,6 +147,14 @@ set -- "$tmp"/gpu/bench-*.tar.gz
 tar -tzf "$1" >archive.txt
 grep -qx 'bench/bench.csv' archive.txt || { cat archive.txt; fail "gpu_run: bench.csv not in the archive"; }
 grep -qx 'MANIFEST' archive.txt || fail "gpu_run: MANIFEST not in the archive"
+for mode in on off; do
+    grep -q '^opencl,bands=2,' "$tmp/gpu/bench-stream-pinned-$mode/bench.csv" ||
+        fail "gpu_run: no bands=2 opencl row in the pinned $mode sweep"
+    grep -qx "bench-stream-pinned-$mode/bench.csv" archive.txt ||
+        { cat archive.txt; fail "gpu_run: the pinned $mode sweep not in the archive"; }
+done
+grep -qx 'trace-opencl.json' archive.txt || { cat archive.txt; fail "gpu_run: no opencl trace in the archive"; }
+grep -q '"kernel queue"' "$tmp/gpu/trace-opencl.json" || fail "gpu_run: the trace has no kernel queue"
 step "gpu_run.sh without --allow-cpu: exit 3, no GPU said loudly"
 rc=0
 "$b/gpu_run.sh" --quick --driver "$pocl" "$tmp/gpu-nogpu" >nogpu.txt 2>&1 || rc=$?
@@ -175,7 +183,9 @@ rc=0
 [ $rc -eq 0 ] || { cat fake.txt; fail "gpu_run.sh with a GPU: exit $rc"; }
 grep -qx 'OpenCL GPU: NVIDIA H200' fake.txt || { cat fake.txt; fail "gpu_run: the GPU not named"; }
 [ "$(grep -c '^verify .*--device gpu' "$tmp/fake/calls.txt")" -eq 2 ] &&
-    grep -q '^bench --backends all .*--device gpu' "$tmp/fake/calls.txt" ||
+    grep -q '^bench --backends all .*--device gpu' "$tmp/fake/calls.txt" &&
+    [ "$(grep -c '^bench --backends opencl .*--pinned .* --device gpu' "$tmp/fake/calls.txt")" -eq 2 ] &&
+    grep -q '^run --backend opencl .*--device gpu --trace' "$tmp/fake/calls.txt" ||
     { cat "$tmp/fake/calls.txt"; fail "gpu_run: --device gpu not passed to verify and bench"; }
 
 step "gpu_run.sh --budget 0: every step skipped, exit 1, still an archive"
