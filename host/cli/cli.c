@@ -61,7 +61,7 @@ static const option_spec options[] = {
     {"no-cache", OPT_NO_CACHE, false, BACKEND_CMDS},
     {"autotune", OPT_AUTOTUNE, false, BACKEND_CMDS},
     /* bench writes its own traces (trace_one_core.json, trace_all_cores.json). */
-    {"trace", OPT_TRACE, true, CMD(IMG_CMD_RUN)},
+    {"trace", OPT_TRACE, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_BATCH)},
     {"input-dir", OPT_INPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"output-dir", OPT_OUTPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"jobs", OPT_JOBS, true, CMD(IMG_CMD_BATCH)},
