@@ -164,6 +164,11 @@ typedef struct batch {
     double zero;             /* img_now() at the ranks' common start */
     img_batch_span *spans;   /* --trace: this rank's timeline */
     int span_count, span_capacity;
+    /* Under mpirun a rank holds at most this many files at once (0: no limit), so it
+     * asks for the next file when it finishes one rather than hoarding files that an
+     * idle rank could take. */
+    int in_flight_limit, in_flight;
+    pthread_cond_t room;     /* in_flight fell below the limit */
 } batch;
 
 /* The trace track of the calling reader, writer or pipeline thread (under --trace). */
@@ -183,9 +188,19 @@ static char *join_path(const char *dir, const char *name)
     return path;
 }
 
+/* A file left this process (written or failed): room for the next (b->lock held). */
+static void file_done_locked(batch *b)
+{
+    if (b->in_flight_limit) {
+        b->in_flight--;
+        pthread_cond_signal(&b->room);
+    }
+}
+
 static void report_failure(batch *b, job *j)
 {
     pthread_mutex_lock(&b->lock);
+    file_done_locked(b);
     b->failed++;
     j->failed = true;
     fprintf(stderr, "imgpipe: batch: %s\n", j->err.message);
@@ -301,14 +316,31 @@ static void take_trace_track(batch *b, bool writer)
     trace_track = n;
 }
 
+/* Waits until this process may take one more file (under mpirun), and counts it. */
+static void wait_for_room(batch *b)
+{
+    if (!b->in_flight_limit)
+        return;
+    pthread_mutex_lock(&b->lock);
+    while (b->in_flight >= b->in_flight_limit)
+        pthread_cond_wait(&b->room, &b->lock);
+    b->in_flight++;
+    pthread_mutex_unlock(&b->lock);
+}
+
 static void *reader_main(void *p)
 {
     batch *b = p;
     take_trace_track(b, false);
     for (;;) {
+        wait_for_room(b);
         int i = next_job_index(b);
-        if (i < 0)
+        if (i < 0) {
+            pthread_mutex_lock(&b->lock);
+            file_done_locked(b);   /* the room taken for a file that did not come */
+            pthread_mutex_unlock(&b->lock);
             break;
+        }
         job *j = &b->jobs[i];
         if (decode(b, j) != 0)
             report_failure(b, j);
@@ -353,6 +385,7 @@ static void *writer_main(void *p)
         pthread_mutex_lock(&b->lock);
         b->megapixels += j->megapixels;
         b->written++;
+        file_done_locked(b);
         pthread_mutex_unlock(&b->lock);
     }
     return NULL;
@@ -370,6 +403,7 @@ static int run_overlapped(batch *b, int threads, img_error *err)
     b->megapixels = 0;
     b->threads = threads;
     b->reader_tracks = b->writer_tracks = 0;
+    b->in_flight = 0;
     /* The writers already encode `threads` files at once: each encode gets its share of
      * the cores, so one big file still uses them all and many files do not
      * oversubscribe them. */
@@ -381,6 +415,7 @@ static int run_overlapped(batch *b, int threads, img_error *err)
         queue_destroy(&b->decoded);
         return img_fail(err, "batch: out of memory for the queues");
     }
+    pthread_cond_init(&b->room, NULL);
     /* Writers first: without one the pipeline would block on a full queue. */
     for (int i = 0; i < threads; i++)
         if (pthread_create(&writers[writers_started], NULL, writer_main, b) == 0)
@@ -388,6 +423,7 @@ static int run_overlapped(batch *b, int threads, img_error *err)
     if (writers_started == 0) {
         queue_destroy(&b->decoded);
         queue_destroy(&b->processed);
+        pthread_cond_destroy(&b->room);
         return img_fail(err, "batch: cannot start writer threads");
     }
     /* A reader that cannot start simply never produces; fewer readers still finish. */
@@ -410,6 +446,7 @@ static int run_overlapped(batch *b, int threads, img_error *err)
         pthread_join(writers[i], NULL);
     queue_destroy(&b->decoded);
     queue_destroy(&b->processed);
+    pthread_cond_destroy(&b->room);
     return rc;
 }
 
@@ -912,6 +949,9 @@ static int cmd_batch_mpi(const img_cli *given)
     /* The common start: every rank's clock reads zero here (to a barrier's skew). */
     img_batch_mpi_barrier(mpi);
     b.zero = img_now();
+    /* One file per reader, plus one being processed: decoding still overlaps the
+     * pipeline and the writing, and a rank never holds files another could take. */
+    b.in_flight_limit = threads + 1;
     bool run_failed = run_overlapped(&b, threads, &err) != 0;
     double finished_s = img_now() - b.zero;
     if (run_failed)

@@ -5,6 +5,7 @@
 #     inputs of mixed sizes), the bad file named exactly once, exit status 1;
 #   - the one report: a row per rank and the total;
 #   - --trace: one Chrome trace with a process row per rank;
+#   - --compare: rank 0's sequential loop, reported beside the ranks' run;
 #   - a refused command line (OUT is IN): one message, exit 2, nothing written;
 #   - with the test hook (Debug builds): rank 1 kills itself after its first output:
 #     the run aborts, mpirun names rank 1, and every file left in OUT is complete (the
@@ -88,6 +89,15 @@ done
 decodes=$(grep -c '"cat": "decode"' "$work/trace.json")
 [ "$decodes" -eq "$files" ] || fail "trace: $decodes decode spans for $files files"
 echo "ok: --trace: a process row per rank, $decodes decode spans"
+
+# --compare: rank 0's sequential loop first, into a scratch folder it removes.
+run_ranks 2 "$work/compared" --compare
+diff -r "$work/ref" "$work/compared" || fail "--compare: outputs differ, or the scratch folder is left"
+grep -q "sequential loop (--compare, rank 0 alone): .* the ranks together [0-9.]*x" \
+    "$work/compared.out" || fail "--compare: no comparison line"
+named=$(grep -c "bad.png" "$work/compared.err" || true)
+[ "$named" -eq 1 ] || fail "--compare: the bad file named $named times"
+echo "ok: --compare: the sequential loop on rank 0, outputs identical, bad file named once"
 
 # A refused command line is refused once, by rank 0, before anything is written.
 run_ranks 2 "$work/refused" --output-dir "$work/in"
