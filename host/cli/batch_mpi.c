@@ -86,6 +86,14 @@ int img_batch_mpi_start(img_batch_mpi **out, img_error *err)
     return 0;
 }
 
+void img_batch_mpi_abort(const img_batch_mpi *mpi, const char *why)
+{
+    fprintf(stderr, "imgpipe: rank %d (%s): batch: %s; aborting the run\n", mpi->rank, mpi->host,
+            why);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    abort();   /* MPI_Abort does not return; this keeps the compiler sure of it */
+}
+
 int img_batch_mpi_rank(const img_batch_mpi *mpi) { return mpi->rank; }
 int img_batch_mpi_size(const img_batch_mpi *mpi) { return mpi->size; }
 const char *img_batch_mpi_host(const img_batch_mpi *mpi) { return mpi->host; }
@@ -152,36 +160,32 @@ int img_batch_mpi_gather_sizes(img_batch_mpi *mpi, const void *mine, size_t size
     if (mpi->rank == 0) {
         counts = calloc((size_t)mpi->size, sizeof *counts);
         offsets = calloc((size_t)mpi->size, sizeof *offsets);
-        if (!counts || !offsets) {
-            free(counts);
-            free(offsets);
-            /* The others still take part in the two gathers; the result is dropped. */
-            counts = offsets = NULL;
-        }
+        if (!counts || !offsets)
+            img_batch_mpi_abort(mpi, "out of memory gathering the trace");
     }
-    int dummy = 0;
-    int rc = img_batch_mpi_gather(mpi, &mine_count, sizeof mine_count, counts ? counts : &dummy);
+    int rc = img_batch_mpi_gather(mpi, &mine_count, sizeof mine_count, counts);
     long long total = 0;
-    if (mpi->rank == 0 && counts)
+    if (mpi->rank == 0)
         for (int r = 0; r < mpi->size; r++) {
             offsets[r] = (int)total;
             total += counts[r];
         }
     char *buffer = NULL;
-    if (mpi->rank == 0 && counts && total <= INT32_MAX)
+    if (mpi->rank == 0) {
+        if (total > INT32_MAX)
+            img_batch_mpi_abort(mpi, "the ranks' trace spans are too many for one message");
         buffer = malloc(total > 0 ? (size_t)total : 1);
+        if (!buffer)
+            img_batch_mpi_abort(mpi, "out of memory gathering the trace");
+    }
     MPI_Request request;
-    /* Without a buffer rank 0 still receives, into nothing: MPI_Igatherv needs every
-     * rank; counts of zero make that legal. */
-    if (mpi->rank == 0 && !buffer && counts)
-        memset(counts, 0, sizeof *counts * (size_t)mpi->size);
     if (rc == 0 &&
         (MPI_Igatherv(mine, mine_count, MPI_BYTE, buffer, counts, offsets, MPI_BYTE, 0,
                       MPI_COMM_WORLD, &request) != MPI_SUCCESS ||
          wait_politely(&request) != 0))
         rc = -1;
     if (mpi->rank == 0) {
-        if (rc == 0 && buffer) {
+        if (rc == 0) {
             for (int r = 0; r < mpi->size; r++)
                 sizes[r] = (size_t)counts[r];
             *all = buffer;
@@ -231,22 +235,17 @@ static void *dispatcher_main(void *p)
     return NULL;
 }
 
-int img_batch_mpi_dispatch_start(img_batch_mpi *mpi, int job_count, img_error *err)
+void img_batch_mpi_dispatch_start(img_batch_mpi *mpi, int job_count)
 {
     mpi->job_count = job_count;
     mpi->next_job = 0;
     mpi->asking = mpi->rank != 0;
     if (mpi->rank != 0 || mpi->size == 1)
-        return 0;
-    if (pthread_create(&mpi->dispatcher, NULL, dispatcher_main, mpi) != 0) {
-        /* The others would wait for answers forever: the whole run stops here. */
-        fprintf(stderr, "imgpipe: rank 0: batch: cannot start the dispatcher thread; "
-                        "aborting the run\n");
-        MPI_Abort(MPI_COMM_WORLD, 1);
-        return img_fail(err, "batch: cannot start the dispatcher thread");
-    }
+        return;
+    /* The others would wait for answers forever: the whole run stops here. */
+    if (pthread_create(&mpi->dispatcher, NULL, dispatcher_main, mpi) != 0)
+        img_batch_mpi_abort(mpi, "cannot start the dispatcher thread");
     mpi->dispatching = true;
-    return 0;
 }
 
 /* One request to rank 0's dispatcher and its answer: a job index or -1. */

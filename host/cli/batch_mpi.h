@@ -33,6 +33,10 @@ bool img_batch_mpi_launched(void);
 /* MPI_Init_thread; *out is NULL on failure (err says why). */
 int img_batch_mpi_start(img_batch_mpi **out, img_error *err);
 int img_batch_mpi_rank(const img_batch_mpi *mpi);
+/* Where the run cannot go on together (rank 0 out of memory for what the others send
+ * it, no dispatcher thread): names this rank and why on stderr, then MPI_Abort, which
+ * ends every rank and makes mpirun exit non-zero. Does not return. */
+_Noreturn void img_batch_mpi_abort(const img_batch_mpi *mpi, const char *why);
 int img_batch_mpi_size(const img_batch_mpi *mpi);
 const char *img_batch_mpi_host(const img_batch_mpi *mpi);
 /* MPI_Finalize and free; safe on NULL. */
@@ -52,14 +56,16 @@ int img_batch_mpi_gather_sizes(img_batch_mpi *mpi, const void *mine, size_t size
                                size_t *sizes, img_error *err);
 
 /* The dispatch of job indices 0..job_count-1, in that order. Rank 0 starts a
- * dispatcher thread that answers the other ranks until each has been told "no more";
- * the others start nothing. */
-int img_batch_mpi_dispatch_start(img_batch_mpi *mpi, int job_count, img_error *err);
+ * dispatcher thread that answers the other ranks until each has been told "no more"
+ * (or said it leaves); the others start nothing. Rank 0 aborts the run when it cannot
+ * start the thread. */
+void img_batch_mpi_dispatch_start(img_batch_mpi *mpi, int job_count);
 /* From any thread of any rank: the next job index, or -1 when every file has been
  * handed out. *waited_s: how long this call waited for its answer. */
 int img_batch_mpi_next_job(img_batch_mpi *mpi, double *waited_s);
 /* Rank 0: waits until every other rank has been told "no more", then joins the
- * dispatcher. The others: nothing to do. */
+ * dispatcher. The others: a rank that stopped before being told (its run could not
+ * start) tells rank 0 it leaves. */
 void img_batch_mpi_dispatch_stop(img_batch_mpi *mpi);
 
 /* TEST HOOK, inert in normal use: compiled only into builds with IMGPIPE_MPI_TEST_HOOKS

@@ -944,8 +944,7 @@ static int cmd_batch_mpi(const img_cli *given)
         goto out;
     /* Every rank from here takes part in the dispatch until rank 0 has told it "no
      * more" (or it has said it leaves). Rank 0 aborts the run if it cannot dispatch. */
-    if (img_batch_mpi_dispatch_start(mpi, b.job_count, &err) != 0)
-        goto out;
+    img_batch_mpi_dispatch_start(mpi, b.job_count);
     /* The common start: every rank's clock reads zero here (to a barrier's skew). */
     img_batch_mpi_barrier(mpi);
     b.zero = img_now();
@@ -972,26 +971,22 @@ static int cmd_batch_mpi(const img_cli *given)
         .write_s = b.busy.write,
     };
     snprintf(mine.host, sizeof mine.host, "%s", img_batch_mpi_host(mpi));
-    if (rank == 0)
-        ranks = calloc((size_t)size, sizeof *ranks);
-    img_batch_rank_stats dummy;
-    if (img_batch_mpi_gather(mpi, &mine, sizeof mine, ranks ? ranks : &dummy) != 0) {
+    if (rank == 0 && !(ranks = calloc((size_t)size, sizeof *ranks)))
+        img_batch_mpi_abort(mpi, "out of memory for the ranks' figures");
+    if (img_batch_mpi_gather(mpi, &mine, sizeof mine, ranks) != 0) {
         fprintf(stderr, "imgpipe: rank %d: cannot gather the ranks' figures\n", rank);
         goto out;
     }
     size_t *span_sizes = NULL;
     int trace_status = 0;
     if (trace_path) {
-        size_t sizes_storage[1];
-        span_sizes = rank == 0 ? calloc((size_t)size, sizeof *span_sizes) : sizes_storage;
-        trace_status = img_batch_mpi_gather_sizes(mpi, b.spans, sizeof *b.spans * (size_t)b.span_count,
-                                                  &all_spans, span_sizes ? span_sizes : sizes_storage,
-                                                  &err);
-        if (rank != 0)
-            span_sizes = NULL;
+        if (rank == 0 && !(span_sizes = calloc((size_t)size, sizeof *span_sizes)))
+            img_batch_mpi_abort(mpi, "out of memory for the trace");
+        trace_status = img_batch_mpi_gather_sizes(
+            mpi, b.spans, sizeof *b.spans * (size_t)b.span_count, &all_spans, span_sizes, &err);
     }
     int final_status = IMG_EXIT_OK;
-    if (rank == 0 && ranks) {
+    if (rank == 0) {
         double wall_s = 0;
         int ok = 0, failures = 0;
         for (int r = 0; r < size; r++) {
@@ -1022,9 +1017,6 @@ static int cmd_batch_mpi(const img_cli *given)
         else if (trace_path)
             printf("  trace: %s (one process row per rank)\n", trace_path);
         final_status = failures || trace_status ? IMG_EXIT_FAILURE : IMG_EXIT_OK;
-    } else if (rank == 0) {
-        fprintf(stderr, "imgpipe: batch: out of memory for the ranks' figures\n");
-        final_status = IMG_EXIT_FAILURE;
     }
     free(span_sizes);
     /* Every rank exits with the run's status, so mpirun's is the run's. */

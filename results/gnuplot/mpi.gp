@@ -2,7 +2,8 @@
 # whole job (process start to exit) against the number of ranks, for one thread per
 # rank and two threads per rank, with the single process (no mpirun) on one core
 # beside them and the ideal (ranks times one rank's rate) dashed. Each point is the
-# median; its bar spans the slowest to the fastest round.
+# median; its bar spans the slowest to the fastest round. The single process's label
+# goes below its point, the others' above, so the two at 1 rank do not overlap.
 # Data: mpi.dat, one block per series: a header line with its name, then ranks,
 # images/s at the median, the slowest and the fastest round; the last block is the
 # ideal line. mpi_info.dat: the subtitle.
@@ -35,6 +36,7 @@ do for [fmt in "png svg"] {
          data index (series - 1) using 1:2 with lines dt 2 lw 1.6 lc rgb "#555555" \
              title columnheader(1), \
          for [i = 0:series - 2] data index i using 1:2:(sprintf("%.2f", $2)) with labels \
-             offset 2.5, 0.6 font ",10" textcolor rgb "#333333" notitle
+             offset (i == series - 2 ? -3 : 3), (i == series - 2 ? -0.9 : 0.6) font ",10" \
+             textcolor rgb "#333333" notitle
     unset output
 }
