@@ -1048,8 +1048,13 @@ int img_cmd_batch(const img_cli *cli)
     pthread_mutex_init(&b.lock, NULL);
 
     if (cli->trace) {
+#ifdef IMGPIPE_MPI
         img_fail(&err, "batch: --trace is for batch under mpirun (one timeline of every "
                        "rank); a single image: run --trace");
+#else
+        img_fail(&err, "batch: --trace is for batch under mpirun, and this imgpipe was built "
+                       "without MPI (IMGPIPE_MPI=OFF); a single image: run --trace");
+#endif
         status = IMG_EXIT_USAGE;
         goto out;
     }

@@ -46,6 +46,19 @@ set -e
 [ "$rc" -eq 1 ] || fail "single-process batch: exit $rc, expected 1"
 [ "$(ls "$work/ref" | wc -l)" -eq "$good" ] || fail "single-process batch wrote $(ls "$work/ref" | wc -l) files"
 
+# Without mpirun batch is the single-process batch: no MPI report, and --trace refused.
+grep -q "overlapped (" "$work/ref.out" || fail "single-process batch: no overlapped line"
+! grep -q "MPI" "$work/ref.out" || fail "single-process batch: an MPI report without mpirun"
+set +e
+"$imgpipe" batch --trace "$work/t.json" --input-dir "$work/in" --output-dir "$work/ref" \
+    >/dev/null 2>"$work/trace-refused.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "batch: --trace is for batch under mpirun" "$work/trace-refused.err" ||
+    fail "batch --trace without mpirun: exit $rc, expected 2 and a message"
+[ ! -e "$work/t.json" ] || fail "batch --trace without mpirun wrote a trace"
+echo "ok: without mpirun: the single-process batch, --trace refused (exit 2)"
+
 # run_ranks N OUT [extra options]: the MPI run, its exit status in $rc.
 run_ranks() {
     n=$1
