@@ -22,7 +22,11 @@
  * run, encode and write is timed, and the overlapped run's sums are reported beside
  * its wall time. A stage's sum divided by the threads that run it (readers, the one
  * pipeline thread, writers) is how long those threads were busy with it; the largest
- * is the bottleneck. */
+ * is the bottleneck.
+ *
+ * Started by mpirun (and built with IMGPIPE_MPI), the same machinery runs on every
+ * rank: rank 0 checks and lists the folder, the ranks take their files from it one at
+ * a time (batch_mpi.h), and rank 0 prints one report for all of them. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -291,12 +295,10 @@ static int next_job_index(batch *b)
     if (b->mpi) {
         double t0 = img_now(), waited = 0;
         int i = img_batch_mpi_next_job(b->mpi, &waited);
-        pthread_mutex_lock(&b->lock);
-        b->waiting_s += waited;
-        pthread_mutex_unlock(&b->lock);
-        /* Rank 0 takes its own files from memory: only a real wait is worth a span. */
+        /* Rank 0 takes its own files from memory in a microsecond: only a real wait
+         * (an answer from rank 0) counts, and is worth a span. */
         if (waited > 20e-6)
-            add_stage(b, &(double){0}, IMG_BATCH_WAITING, NULL, t0, t0 + waited);
+            add_stage(b, &b->waiting_s, IMG_BATCH_WAITING, NULL, t0, t0 + waited);
         return i;
     }
 #endif
