@@ -63,7 +63,7 @@ static const option_spec options[] = {
     {"bands", OPT_BANDS, true, BACKEND_CMDS},
     {"pinned", OPT_PINNED, true, BACKEND_CMDS},
     /* bench writes its own traces (trace_one_core.json, trace_all_cores.json). */
-    {"trace", OPT_TRACE, true, CMD(IMG_CMD_RUN)},
+    {"trace", OPT_TRACE, true, CMD(IMG_CMD_RUN) | CMD(IMG_CMD_BATCH)},
     {"input-dir", OPT_INPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"output-dir", OPT_OUTPUT_DIR, true, CMD(IMG_CMD_BATCH)},
     {"jobs", OPT_JOBS, true, CMD(IMG_CMD_BATCH)},
@@ -721,7 +721,8 @@ const char *img_cli_usage(img_command command)
         return "usage: imgpipe chart DIR\nRedraws the charts of DIR/bench.csv with gnuplot.\n";
     case IMG_CMD_BATCH:
         return "usage: imgpipe batch [--backend NAME] --input-dir IN --output-dir OUT [--jobs N]\n"
-               "                     [--compare] [pipeline options] [backend options]\n"
+               "                     [--compare] [--trace F.json] [pipeline options]\n"
+               "                     [backend options]\n"
                "Processes every image of IN (.png, .jpg, .jpeg, .ppm, .pgm in any case, not\n"
                "hidden) into OUT under the same name: each input read once, each output written\n"
                "once, reader and writer threads overlapping I/O with processing.\n"
@@ -732,10 +733,16 @@ const char *img_cli_usage(img_command command)
                "                   never more than there are files\n"
                "  --compare        first time a sequential loop over the same files, writing\n"
                "                   into a scratch folder in OUT that is removed afterwards, and\n"
-               "                   report both runs (default off)\n"
+               "                   report both runs (default off); under mpirun the loop runs\n"
+               "                   on rank 0 alone before the ranks' run\n"
+               "  --trace F.json   under mpirun only: one Chrome trace of the run, a process\n"
+               "                   row per rank (default none)\n"
                PNG_LEVEL_HELP
                "                   each writer encodes with its share: --threads (else the\n"
-               "                   online cores) divided by the writer threads, at least 1\n";
+               "                   online cores) divided by the writer threads, at least 1\n"
+               "Under mpirun (mpirun -n N imgpipe batch ...), rank 0 checks and lists IN and\n"
+               "hands the files out, largest first; every rank processes and writes its share\n"
+               "(IN and OUT on a file system all ranks share) and rank 0 prints one report.\n";
     case IMG_CMD_CODECS:
         return "usage: imgpipe codecs [--input IN]... [--sizes SIZE,...] [--reps N] [--threads N]\n"
                "                      [--out DIR]\n"

@@ -22,7 +22,11 @@
  * run, encode and write is timed, and the overlapped run's sums are reported beside
  * its wall time. A stage's sum divided by the threads that run it (readers, the one
  * pipeline thread, writers) is how long those threads were busy with it; the largest
- * is the bottleneck. */
+ * is the bottleneck.
+ *
+ * Started by mpirun (and built with IMGPIPE_MPI), the same machinery runs on every
+ * rank: rank 0 checks and lists the folder, the ranks take their files from it one at
+ * a time (batch_mpi.h), and rank 0 prints one report for all of them. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +38,9 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "batch_mpi.h"
 #include "registry.h"
+#include "clock.h"
 #include "cpus.h"
 #include "image_io.h"
 
@@ -49,6 +55,7 @@ typedef struct job {
     bool have_id;            /* dev/ino known (stat succeeded while listing) */
     dev_t dev;
     ino_t ino;
+    off_t size;              /* bytes, when have_id: under MPI the largest go first */
     img_image src, dst;
     double megapixels;       /* of the decoded input; counted once its output is written */
     bool failed;             /* in the real (overlapped) run */
@@ -150,7 +157,26 @@ typedef struct batch {
 
     queue decoded;           /* readers -> pipeline */
     queue processed;         /* pipeline -> writers */
+
+    /* Under mpirun only (NULL / zero otherwise): where the next file comes from, what
+     * this rank did, and its --trace spans. */
+    img_batch_mpi *mpi;
+    int threads;             /* readers (and writers) of the run in progress */
+    int reader_tracks, writer_tracks;   /* started so far: each one's trace track */
+    int written;             /* outputs this process wrote */
+    double waiting_s;        /* readers asking rank 0 for work, summed */
+    double zero;             /* img_now() at the ranks' common start */
+    img_batch_span *spans;   /* --trace: this rank's timeline */
+    int span_count, span_capacity;
+    /* Under mpirun a rank holds at most this many files at once (0: no limit), so it
+     * asks for the next file when it finishes one rather than hoarding files that an
+     * idle rank could take. */
+    int in_flight_limit, in_flight;
+    pthread_cond_t room;     /* in_flight fell below the limit */
 } batch;
+
+/* The trace track of the calling reader, writer or pipeline thread (under --trace). */
+static _Thread_local int trace_track;
 
 /* DIR/NAME, without doubling a trailing slash the user typed ("photos/"). */
 static char *join_path(const char *dir, const char *name)
@@ -166,9 +192,19 @@ static char *join_path(const char *dir, const char *name)
     return path;
 }
 
+/* A file left this process (written or failed): room for the next (b->lock held). */
+static void file_done_locked(batch *b)
+{
+    if (b->in_flight_limit) {
+        b->in_flight--;
+        pthread_cond_signal(&b->room);
+    }
+}
+
 static void report_failure(batch *b, job *j)
 {
     pthread_mutex_lock(&b->lock);
+    file_done_locked(b);
     b->failed++;
     j->failed = true;
     fprintf(stderr, "imgpipe: batch: %s\n", j->err.message);
@@ -177,10 +213,20 @@ static void report_failure(batch *b, job *j)
     img_image_free(&j->dst);
 }
 
-static void add_busy(batch *b, double *stage, double seconds)
+/* A stage's time into its sum and, under --trace, onto the calling thread's track. */
+static void add_stage(batch *b, double *stage, img_batch_stage which, const job *j, double t0,
+                      double t1)
 {
     pthread_mutex_lock(&b->lock);
-    *stage += seconds;
+    *stage += t1 - t0;
+    if (b->spans && b->span_count < b->span_capacity)
+        b->spans[b->span_count++] = (img_batch_span){
+            .track = trace_track,
+            .stage = which,
+            .file = j ? (int32_t)(j - b->jobs) : -1,
+            .start_ns = (int64_t)((t0 - b->zero) * 1e9),
+            .end_ns = (int64_t)((t1 - b->zero) * 1e9),
+        };
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -189,7 +235,7 @@ static int decode(batch *b, job *j)
     img_read_options ro = {.max_pixels = b->cli->max_pixels, .png_decoder = b->cli->png_decoder};
     double t0 = img_now();
     int rc = img_read_file(j->in_path, &j->src, &ro, &j->err);
-    add_busy(b, &b->busy.decode, img_now() - t0);
+    add_stage(b, &b->busy.decode, IMG_BATCH_DECODE, j, t0, img_now());
     if (rc != 0)
         return -1;
     j->megapixels = (double)j->src.width * j->src.height / 1e6;
@@ -209,7 +255,7 @@ static int process(batch *b, job *j)
     if (rc == 0) {
         double t0 = img_now();
         rc = b->backend->run_pipeline(b->state, &j->dst, &j->src, &plan, &inner);
-        add_busy(b, &b->busy.pipeline, img_now() - t0);
+        add_stage(b, &b->busy.pipeline, IMG_BATCH_PIPELINE, j, t0, img_now());
     }
     /* The inner message goes through a copy: img_fail must not read what it writes. */
     if (rc != 0)
@@ -231,25 +277,72 @@ static int encode(batch *b, job *j, const char *path)
     double t0 = img_now();
     int rc = img_write_memory(path, &j->dst, &wo, &data, &size, &j->err);
     double t1 = img_now();
-    add_busy(b, &b->busy.encode, t1 - t0);
+    add_stage(b, &b->busy.encode, IMG_BATCH_ENCODE, j, t0, t1);
     img_image_free(&j->dst);
     if (rc == 0) {
         rc = img_write_encoded(path, data, size, &j->err);
-        add_busy(b, &b->busy.write, img_now() - t1);
+        add_stage(b, &b->busy.write, IMG_BATCH_WRITE, j, t1, img_now());
     }
     free(data);
     return rc;
 }
 
+/* The next file for a reader: the next of the list, or under mpirun the one rank 0
+ * hands out (largest first, to whichever rank asks first). */
+static int next_job_index(batch *b)
+{
+#ifdef IMGPIPE_MPI
+    if (b->mpi) {
+        double t0 = img_now(), waited = 0;
+        int i = img_batch_mpi_next_job(b->mpi, &waited);
+        /* Rank 0 takes its own files from memory in a microsecond: only a real wait
+         * (an answer from rank 0) counts, and is worth a span. */
+        if (waited > 20e-6)
+            add_stage(b, &b->waiting_s, IMG_BATCH_WAITING, NULL, t0, t0 + waited);
+        return i;
+    }
+#endif
+    pthread_mutex_lock(&b->lock);
+    int i = b->next_job < b->job_count ? b->next_job++ : -1;
+    pthread_mutex_unlock(&b->lock);
+    return i;
+}
+
+/* Readers are tracks 0..threads-1, the pipeline thread is track `threads`, the writers
+ * come after it. */
+static void take_trace_track(batch *b, bool writer)
+{
+    pthread_mutex_lock(&b->lock);
+    int n = writer ? b->threads + 1 + b->writer_tracks++ : b->reader_tracks++;
+    pthread_mutex_unlock(&b->lock);
+    trace_track = n;
+}
+
+/* Waits until this process may take one more file (under mpirun), and counts it. */
+static void wait_for_room(batch *b)
+{
+    if (!b->in_flight_limit)
+        return;
+    pthread_mutex_lock(&b->lock);
+    while (b->in_flight >= b->in_flight_limit)
+        pthread_cond_wait(&b->room, &b->lock);
+    b->in_flight++;
+    pthread_mutex_unlock(&b->lock);
+}
+
 static void *reader_main(void *p)
 {
     batch *b = p;
+    take_trace_track(b, false);
     for (;;) {
-        pthread_mutex_lock(&b->lock);
-        int i = b->next_job < b->job_count ? b->next_job++ : -1;
-        pthread_mutex_unlock(&b->lock);
-        if (i < 0)
+        wait_for_room(b);
+        int i = next_job_index(b);
+        if (i < 0) {
+            pthread_mutex_lock(&b->lock);
+            file_done_locked(b);   /* the room taken for a file that did not come */
+            pthread_mutex_unlock(&b->lock);
             break;
+        }
         job *j = &b->jobs[i];
         if (decode(b, j) != 0)
             report_failure(b, j);
@@ -262,6 +355,7 @@ static void *reader_main(void *p)
 
 static void pipeline_main(batch *b)
 {
+    trace_track = b->threads;
     job *j;
     while ((j = queue_pop(&b->decoded)) != NULL) {
         if (process(b, j) != 0)
@@ -275,14 +369,25 @@ static void pipeline_main(batch *b)
 static void *writer_main(void *p)
 {
     batch *b = p;
+    take_trace_track(b, true);
     job *j;
     while ((j = queue_pop(&b->processed)) != NULL) {
+#ifdef IMGPIPE_MPI
+        if (b->mpi) {
+            pthread_mutex_lock(&b->lock);
+            int written = b->written;
+            pthread_mutex_unlock(&b->lock);
+            img_batch_mpi_test_hook(b->mpi, written);
+        }
+#endif
         if (encode(b, j, j->out_path) != 0) {
             report_failure(b, j);
             continue;
         }
         pthread_mutex_lock(&b->lock);
         b->megapixels += j->megapixels;
+        b->written++;
+        file_done_locked(b);
         pthread_mutex_unlock(&b->lock);
     }
     return NULL;
@@ -298,6 +403,9 @@ static int run_overlapped(batch *b, int threads, img_error *err)
     b->next_job = 0;
     b->failed = 0;
     b->megapixels = 0;
+    b->threads = threads;
+    b->reader_tracks = b->writer_tracks = 0;
+    b->in_flight = 0;
     /* The writers already encode `threads` files at once: each encode gets its share of
      * the cores, so one big file still uses them all and many files do not
      * oversubscribe them. */
@@ -309,6 +417,7 @@ static int run_overlapped(batch *b, int threads, img_error *err)
         queue_destroy(&b->decoded);
         return img_fail(err, "batch: out of memory for the queues");
     }
+    pthread_cond_init(&b->room, NULL);
     /* Writers first: without one the pipeline would block on a full queue. */
     for (int i = 0; i < threads; i++)
         if (pthread_create(&writers[writers_started], NULL, writer_main, b) == 0)
@@ -316,6 +425,7 @@ static int run_overlapped(batch *b, int threads, img_error *err)
     if (writers_started == 0) {
         queue_destroy(&b->decoded);
         queue_destroy(&b->processed);
+        pthread_cond_destroy(&b->room);
         return img_fail(err, "batch: cannot start writer threads");
     }
     /* A reader that cannot start simply never produces; fewer readers still finish. */
@@ -338,6 +448,7 @@ static int run_overlapped(batch *b, int threads, img_error *err)
         pthread_join(writers[i], NULL);
     queue_destroy(&b->decoded);
     queue_destroy(&b->processed);
+    pthread_cond_destroy(&b->room);
     return rc;
 }
 
@@ -467,6 +578,7 @@ static int list_images(batch *b, DIR *dir, img_error *err)
             j->have_id = true;
             j->dev = st.st_dev;
             j->ino = st.st_ino;
+            j->size = st.st_size;
         }
     }
     if (errno != 0)
@@ -560,74 +672,398 @@ static void print_stage_sums(const stage_seconds *busy, int threads, double wall
            wall_s > 0 ? 100.0 * stages[limit].per_thread / wall_s : 0.0);
 }
 
+/* Everything before the backend is probed: checks that need only names and stat(),
+ * then the listing. Nothing is initialised or written until the command line is known
+ * to be safe to run. Returns IMG_EXIT_OK to go on, else the exit status (err says
+ * why). */
+static int prepare(batch *b, img_error *err)
+{
+    const img_cli *cli = b->cli;
+    const char *backend_name = cli->backend ? cli->backend : img_backend_reference()->name;
+    if (img_backend_by_name(backend_name, &b->backend, err) != 0 ||
+        img_check_backend_options(cli, err) != 0)
+        return IMG_EXIT_USAGE;
+    struct stat in_st, out_st;
+    DIR *input = opendir(cli->input_dir);
+    if (!input || fstat(dirfd(input), &in_st) != 0) {
+        img_fail(err, "%s: cannot open the input folder: %s", cli->input_dir, strerror(errno));
+        if (input)
+            closedir(input);
+        return IMG_EXIT_FAILURE;
+    }
+    int status = IMG_EXIT_USAGE;
+    /* As in run, a target that cannot be written is a usage error (exit 2). */
+    if (stat(cli->output_dir, &out_st) != 0) {
+        if (errno == ENOENT)
+            img_fail(err, "%s: output folder does not exist", cli->output_dir);
+        else
+            img_fail(err, "%s: output folder: %s", cli->output_dir, strerror(errno));
+    } else if (!S_ISDIR(out_st.st_mode)) {
+        img_fail(err, "%s: output folder is not a folder", cli->output_dir);
+    } else if (access(cli->output_dir, W_OK | X_OK) != 0) {
+        img_fail(err, "%s: cannot write into the output folder: %s", cli->output_dir,
+                 strerror(errno));
+    } else if (in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino) {
+        /* dev/ino, not the spelling: "photos/.", "./photos" or a symlink are the same. */
+        img_fail(err,
+                 "batch: --output-dir %s is the input folder %s: the outputs would replace the "
+                 "inputs; choose another folder",
+                 cli->output_dir, cli->input_dir);
+    } else {
+        status = list_images(b, input, err) == 0 ? IMG_EXIT_OK : IMG_EXIT_FAILURE;
+    }
+    closedir(input);
+    if (status != IMG_EXIT_OK)
+        return status;
+    if (b->job_count == 0) {
+        img_fail(err,
+                 "%s: no image files (.png, .jpg, .jpeg, .ppm, .pgm); %d other entr%s ignored",
+                 cli->input_dir, b->ignored, b->ignored == 1 ? "y" : "ies");
+        return IMG_EXIT_FAILURE;
+    }
+    int overlap = find_output_overlap(b, err);
+    if (overlap != 0)
+        return overlap > 0 ? IMG_EXIT_USAGE : IMG_EXIT_FAILURE;
+    return IMG_EXIT_OK;
+}
+
+/* Readers and writers per process: --jobs, else the online cores; never more than
+ * there are files (a reader or writer beyond one per file would idle). */
+static int io_threads(const batch *b)
+{
+    const int online = img_online_cpus();
+    int threads = b->cli->jobs ? b->cli->jobs : online > MAX_IO_THREADS ? MAX_IO_THREADS : online;
+    if (threads > b->job_count)
+        threads = b->job_count;
+    if (threads > MAX_IO_THREADS)
+        threads = MAX_IO_THREADS;
+    return threads;
+}
+
+/* --compare's pass: the sequential loop into a scratch folder inside OUT, timed. */
+static int time_sequential(batch *b, double *seconds, double *megapixels, int *ok,
+                           img_error *err)
+{
+    char *scratch = join_path(b->cli->output_dir, ".imgpipe-compare.XXXXXX");
+    if (!scratch || !mkdtemp(scratch)) {
+        img_fail(err, "batch: cannot create the --compare scratch folder in %s: %s",
+                 b->cli->output_dir, scratch ? strerror(errno) : "out of memory");
+        free(scratch);
+        return -1;
+    }
+    warm_page_cache(b);
+    double t0 = img_now();
+    *megapixels = run_sequential(b, scratch, ok);
+    *seconds = img_now() - t0;
+    int removed = remove_scratch(scratch, err);
+    free(scratch);
+    return removed;
+}
+
+static void print_summary_line(const batch *b, int ok, int failed)
+{
+    char what[160] = "";
+    if (b->backend->describe)
+        b->backend->describe(b->state, what, sizeof what);
+    printf("batch: %d image file%s: %d processed, %d failed; %d other entr%s ignored; "
+           "backend %s%s%s%s\n",
+           b->job_count, b->job_count == 1 ? "" : "s", ok, failed, b->ignored,
+           b->ignored == 1 ? "y" : "ies", b->backend->name, what[0] ? " (" : "", what,
+           what[0] ? ")" : "");
+}
+
+static void free_jobs(batch *b)
+{
+    for (int i = 0; i < b->job_count; i++) {
+        img_image_free(&b->jobs[i].src);
+        img_image_free(&b->jobs[i].dst);
+        free(b->jobs[i].name);
+        free(b->jobs[i].in_path);
+        free(b->jobs[i].out_path);
+    }
+    free(b->jobs);
+    b->jobs = NULL;
+    b->job_count = 0;
+}
+
+#ifdef IMGPIPE_MPI
+static int compare_sizes_largest_first(const void *a, const void *b)
+{
+    const job *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* What rank 0 tells the others once it has checked and listed the folder. */
+typedef struct batch_plan_header {
+    int status;              /* IMG_EXIT_OK: go on; else every rank exits with it */
+    int job_count;
+    long long names_size;    /* the names that follow, each NUL-terminated */
+} batch_plan_header;
+
+/* Rank 0's list of files, largest first, on every rank: the others build their jobs
+ * from the names (a shared file system: the same IN and OUT on every rank). */
+static int share_job_list(batch *b, batch_plan_header *header, img_error *err)
+{
+    img_batch_mpi *mpi = b->mpi;
+    bool root = img_batch_mpi_rank(mpi) == 0;
+    char *names = NULL;
+    if (root && header->status == IMG_EXIT_OK) {
+        size_t size = 0;
+        for (int i = 0; i < b->job_count; i++)
+            size += strlen(b->jobs[i].name) + 1;
+        names = malloc(size ? size : 1);
+        if (!names) {
+            img_fail(err, "batch: out of memory");
+            header->status = IMG_EXIT_FAILURE;
+        } else {
+            size_t at = 0;
+            for (int i = 0; i < b->job_count; i++) {
+                size_t len = strlen(b->jobs[i].name) + 1;
+                memcpy(names + at, b->jobs[i].name, len);
+                at += len;
+            }
+            header->names_size = (long long)size;
+        }
+    }
+    if (img_batch_mpi_broadcast(mpi, header, sizeof *header) != 0)
+        return img_fail(err, "batch: cannot receive the file list from rank 0");
+    if (header->status != IMG_EXIT_OK) {
+        free(names);
+        return 0;
+    }
+    if (!root)
+        names = malloc(header->names_size ? (size_t)header->names_size : 1);
+    /* Every rank takes part in the broadcast, with or without room for it. */
+    char dummy = 0;
+    int rc = img_batch_mpi_broadcast(mpi, names ? names : &dummy,
+                                     names ? (size_t)header->names_size : 0);
+    if (!root && rc == 0 && names) {
+        b->jobs = calloc((size_t)header->job_count, sizeof *b->jobs);
+        const char *name = names;
+        for (int i = 0; b->jobs && i < header->job_count; i++) {
+            job *j = &b->jobs[b->job_count++];
+            j->name = strdup(name);
+            j->in_path = join_path(b->cli->input_dir, name);
+            j->out_path = join_path(b->cli->output_dir, name);
+            if (!j->name || !j->in_path || !j->out_path)
+                rc = -1;
+            name += strlen(name) + 1;
+        }
+        if (!b->jobs)
+            rc = -1;
+    }
+    free(names);
+    if (rc != 0 || (!root && !b->jobs))
+        return img_fail(err, "batch: out of memory for the file list");
+    return 0;
+}
+
+/* Every rank learns whether any failed a step (each failing rank names itself and its
+ * reason); true when one did, and then every rank stops there together. */
+static bool any_rank_failed(img_batch_mpi *mpi, bool failed_here, const img_error *err)
+{
+    if (failed_here)
+        fprintf(stderr, "imgpipe: rank %d (%s): %s\n", img_batch_mpi_rank(mpi),
+                img_batch_mpi_host(mpi), err->message);
+    return img_batch_mpi_max(mpi, failed_here) != 0;
+}
+
+/* `mpirun -n N imgpipe batch`: batch_mpi.h says the design. The per-file work is
+ * run_overlapped on every rank, with the next file coming from rank 0. */
+static int cmd_batch_mpi(const img_cli *given)
+{
+    img_error err = {{0}};
+    img_batch_mpi *mpi = NULL;
+    if (img_batch_mpi_start(&mpi, &err) != 0) {
+        fprintf(stderr, "imgpipe: %s\n", err.message);
+        return IMG_EXIT_FAILURE;
+    }
+    /* --trace is this file's (one timeline of every rank), not the backend's. */
+    img_cli plain = *given;
+    plain.trace = NULL;
+    const char *trace_path = given->trace;
+    const int rank = img_batch_mpi_rank(mpi), size = img_batch_mpi_size(mpi);
+    batch b = {.cli = &plain, .mpi = mpi};
+    pthread_mutex_init(&b.lock, NULL);
+    bool live = false;
+    img_batch_rank_stats *ranks = NULL;
+    void *all_spans = NULL;
+    int status = IMG_EXIT_FAILURE;
+
+    batch_plan_header header = {.status = IMG_EXIT_OK};
+    if (rank == 0) {
+        header.status = prepare(&b, &err);
+        if (header.status == IMG_EXIT_OK && b.job_count > 1)
+            qsort(b.jobs, (size_t)b.job_count, sizeof *b.jobs, compare_sizes_largest_first);
+        header.job_count = b.job_count;
+    }
+    if (share_job_list(&b, &header, &err) != 0) {
+        fprintf(stderr, "imgpipe: rank %d: %s\n", rank, err.message);
+        goto out;   /* MPI itself failed: the run cannot go on together */
+    }
+    if (header.status != IMG_EXIT_OK) {
+        if (rank == 0)
+            fprintf(stderr, "imgpipe: %s\n", err.message);
+        status = header.status;
+        goto out;
+    }
+
+    /* Each rank its own backend, probed only now, as a single process does. */
+    bool failed = false;
+    if (rank != 0) {
+        const char *name = plain.backend ? plain.backend : img_backend_reference()->name;
+        failed = img_backend_by_name(name, &b.backend, &err) != 0;
+    }
+    if (!failed)
+        failed = img_backend_check_available(b.backend, &err) != 0;
+    if (!failed) {
+        img_backend_options options = img_backend_options_from_cli(&plain);
+        failed = b.backend->init(&b.state, &options, &err) != 0;
+        live = !failed;
+    }
+    if (any_rank_failed(mpi, failed, &err))
+        goto out;
+    const int threads = io_threads(&b);
+
+    double sequential_s = 0, sequential_mp = 0;
+    int sequential_ok = 0;
+    if (plain.compare && rank == 0)
+        failed = time_sequential(&b, &sequential_s, &sequential_mp, &sequential_ok, &err) != 0;
+    if (any_rank_failed(mpi, failed, &err))
+        goto out;
+
+    if (trace_path) {
+        /* Each file gives at most four spans on one rank, each request one wait. */
+        b.span_capacity = 5 * b.job_count + 2 * threads + 16;
+        b.spans = malloc(sizeof *b.spans * (size_t)b.span_capacity);
+        failed = !b.spans;
+        if (failed)
+            img_fail(&err, "batch: out of memory for the trace");
+    }
+    if (any_rank_failed(mpi, failed, &err))
+        goto out;
+    /* Every rank from here takes part in the dispatch until rank 0 has told it "no
+     * more" (or it has said it leaves). Rank 0 aborts the run if it cannot dispatch. */
+    img_batch_mpi_dispatch_start(mpi, b.job_count);
+    /* The common start: every rank's clock reads zero here (to a barrier's skew). */
+    img_batch_mpi_barrier(mpi);
+    b.zero = img_now();
+    /* One file per reader, plus one being processed: decoding still overlaps the
+     * pipeline and the writing, and a rank never holds files another could take. */
+    b.in_flight_limit = threads + 1;
+    bool run_failed = run_overlapped(&b, threads, &err) != 0;
+    double finished_s = img_now() - b.zero;
+    if (run_failed)
+        fprintf(stderr, "imgpipe: rank %d (%s): %s\n", rank, img_batch_mpi_host(mpi), err.message);
+    img_batch_mpi_dispatch_stop(mpi);
+
+    img_batch_rank_stats mine = {
+        .ok = b.written,
+        .failed = b.failed + (run_failed ? 1 : 0),
+        .threads = threads,
+        .span_count = b.span_count,
+        .megapixels = b.megapixels,
+        .finished_s = finished_s,
+        .waiting_s = b.waiting_s,
+        .decode_s = b.busy.decode,
+        .pipeline_s = b.busy.pipeline,
+        .encode_s = b.busy.encode,
+        .write_s = b.busy.write,
+    };
+    snprintf(mine.host, sizeof mine.host, "%s", img_batch_mpi_host(mpi));
+    if (rank == 0 && !(ranks = calloc((size_t)size, sizeof *ranks)))
+        img_batch_mpi_abort(mpi, "out of memory for the ranks' figures");
+    if (img_batch_mpi_gather(mpi, &mine, sizeof mine, ranks) != 0) {
+        fprintf(stderr, "imgpipe: rank %d: cannot gather the ranks' figures\n", rank);
+        goto out;
+    }
+    size_t *span_sizes = NULL;
+    int trace_status = 0;
+    if (trace_path) {
+        if (rank == 0 && !(span_sizes = calloc((size_t)size, sizeof *span_sizes)))
+            img_batch_mpi_abort(mpi, "out of memory for the trace");
+        trace_status = img_batch_mpi_gather_sizes(
+            mpi, b.spans, sizeof *b.spans * (size_t)b.span_count, &all_spans, span_sizes, &err);
+    }
+    int final_status = IMG_EXIT_OK;
+    if (rank == 0) {
+        double wall_s = 0;
+        int ok = 0, failures = 0;
+        for (int r = 0; r < size; r++) {
+            if (ranks[r].finished_s > wall_s)
+                wall_s = ranks[r].finished_s;
+            ok += ranks[r].ok;
+            failures += ranks[r].failed;
+        }
+        print_summary_line(&b, ok, failures);
+        img_batch_mpi_report(ranks, size, wall_s, sequential_s, sequential_ok, sequential_mp);
+        if (trace_path && trace_status == 0) {
+            const char **names = malloc(sizeof *names * (size_t)b.job_count);
+            bool spans_complete = names != NULL;
+            for (int r = 0; r < size && spans_complete; r++)
+                spans_complete = span_sizes[r] == sizeof(img_batch_span) * (size_t)ranks[r].span_count;
+            if (!spans_complete)
+                trace_status = img_fail(&err, "batch: the ranks' trace spans did not arrive whole");
+            else {
+                for (int i = 0; i < b.job_count; i++)
+                    names[i] = b.jobs[i].name;
+                trace_status = img_batch_mpi_write_trace(trace_path, ranks, size, all_spans,
+                                                         wall_s, names, &err);
+            }
+            free(names);
+        }
+        if (trace_path && trace_status != 0)
+            fprintf(stderr, "imgpipe: %s\n", err.message);
+        else if (trace_path)
+            printf("  trace: %s (one process row per rank)\n", trace_path);
+        final_status = failures || trace_status ? IMG_EXIT_FAILURE : IMG_EXIT_OK;
+    }
+    free(span_sizes);
+    /* Every rank exits with the run's status, so mpirun's is the run's. */
+    if (img_batch_mpi_broadcast(mpi, &final_status, sizeof final_status) == 0)
+        status = final_status;
+out:
+    if (live)
+        b.backend->destroy(b.state);
+    free(ranks);
+    free(all_spans);
+    free(b.spans);
+    free_jobs(&b);
+    pthread_mutex_destroy(&b.lock);
+    img_batch_mpi_finish(mpi);
+    return status;
+}
+#endif
+
 int img_cmd_batch(const img_cli *cli)
 {
+#ifdef IMGPIPE_MPI
+    if (img_batch_mpi_launched())
+        return cmd_batch_mpi(cli);
+#endif
     img_error err = {{0}};
     batch b = {.cli = cli};
     int status = IMG_EXIT_FAILURE;
     bool live = false;
-    DIR *input = NULL;
-    char *scratch = NULL;
     pthread_mutex_init(&b.lock, NULL);
 
-    /* Every check below needs only names and stat(): nothing is probed, initialised
-     * or written until the command line is known to be safe to run. */
-    const char *backend_name = cli->backend ? cli->backend : img_backend_reference()->name;
-    if (img_backend_by_name(backend_name, &b.backend, &err) != 0 ||
-        img_check_backend_options(cli, &err) != 0) {
+    if (cli->trace) {
+#ifdef IMGPIPE_MPI
+        img_fail(&err, "batch: --trace is for batch under mpirun (one timeline of every "
+                       "rank); a single image: run --trace");
+#else
+        img_fail(&err, "batch: --trace is for batch under mpirun, and this imgpipe was built "
+                       "without MPI (IMGPIPE_MPI=OFF); a single image: run --trace");
+#endif
         status = IMG_EXIT_USAGE;
         goto out;
     }
-    struct stat in_st, out_st;
-    input = opendir(cli->input_dir);
-    if (!input || fstat(dirfd(input), &in_st) != 0) {
-        img_fail(&err, "%s: cannot open the input folder: %s", cli->input_dir, strerror(errno));
+    status = prepare(&b, &err);
+    if (status != IMG_EXIT_OK)
         goto out;
-    }
-    /* As in run, a target that cannot be written is a usage error (exit 2). */
-    if (stat(cli->output_dir, &out_st) != 0) {
-        if (errno == ENOENT)
-            img_fail(&err, "%s: output folder does not exist", cli->output_dir);
-        else
-            img_fail(&err, "%s: output folder: %s", cli->output_dir, strerror(errno));
-        status = IMG_EXIT_USAGE;
-        goto out;
-    }
-    if (!S_ISDIR(out_st.st_mode)) {
-        img_fail(&err, "%s: output folder is not a folder", cli->output_dir);
-        status = IMG_EXIT_USAGE;
-        goto out;
-    }
-    if (access(cli->output_dir, W_OK | X_OK) != 0) {
-        img_fail(&err, "%s: cannot write into the output folder: %s", cli->output_dir,
-                 strerror(errno));
-        status = IMG_EXIT_USAGE;
-        goto out;
-    }
-    /* dev/ino, not the spelling: "photos/.", "./photos" or a symlink are the same. */
-    if (in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino) {
-        img_fail(&err,
-                 "batch: --output-dir %s is the input folder %s: the outputs would replace the "
-                 "inputs; choose another folder",
-                 cli->output_dir, cli->input_dir);
-        status = IMG_EXIT_USAGE;
-        goto out;
-    }
-    if (list_images(&b, input, &err) != 0)
-        goto out;
-    closedir(input);
-    input = NULL;
-    if (b.job_count == 0) {
-        img_fail(&err,
-                 "%s: no image files (.png, .jpg, .jpeg, .ppm, .pgm); %d other entr%s ignored",
-                 cli->input_dir, b.ignored, b.ignored == 1 ? "y" : "ies");
-        goto out;
-    }
-    int overlap = find_output_overlap(&b, &err);
-    if (overlap != 0) {
-        status = overlap > 0 ? IMG_EXIT_USAGE : IMG_EXIT_FAILURE;
-        goto out;
-    }
+    status = IMG_EXIT_FAILURE;
 
     /* Only now the backend: probing may load drivers (OpenCL), worth it for a run.
      * Asked for by name, a backend that cannot run here is a failure (exit 1). */
@@ -637,34 +1073,13 @@ int img_cmd_batch(const img_cli *cli)
     if (b.backend->init(&b.state, &options, &err) != 0)
         goto out;
     live = true;
-    const int online = img_online_cpus();
-    int threads = cli->jobs ? cli->jobs : online > MAX_IO_THREADS ? MAX_IO_THREADS : online;
-    if (threads > b.job_count)
-        threads = b.job_count;   /* a reader or writer beyond one per file would idle */
-    if (threads > MAX_IO_THREADS)
-        threads = MAX_IO_THREADS;
+    const int threads = io_threads(&b);
 
     double sequential_s = 0, sequential_mp = 0;
     int sequential_ok = 0;
-    if (cli->compare) {
-        scratch = join_path(cli->output_dir, ".imgpipe-compare.XXXXXX");
-        if (!scratch || !mkdtemp(scratch)) {
-            img_fail(&err, "batch: cannot create the --compare scratch folder in %s: %s",
-                     cli->output_dir, scratch ? strerror(errno) : "out of memory");
-            free(scratch);
-            scratch = NULL;
-            goto out;
-        }
-        warm_page_cache(&b);
-        double t0 = img_now();
-        sequential_mp = run_sequential(&b, scratch, &sequential_ok);
-        sequential_s = img_now() - t0;
-        int removed = remove_scratch(scratch, &err);
-        free(scratch);
-        scratch = NULL;
-        if (removed != 0)
-            goto out;
-    }
+    if (cli->compare &&
+        time_sequential(&b, &sequential_s, &sequential_mp, &sequential_ok, &err) != 0)
+        goto out;
 
     double t0 = img_now();
     if (run_overlapped(&b, threads, &err) != 0)
@@ -678,15 +1093,8 @@ int img_cmd_batch(const img_cli *cli)
             compare_only_failures++;
         }
 
-    char what[160] = "";
-    if (b.backend->describe)
-        b.backend->describe(b.state, what, sizeof what);
     int ok = b.job_count - b.failed;
-    printf("batch: %d image file%s: %d processed, %d failed; %d other entr%s ignored; "
-           "backend %s%s%s%s\n",
-           b.job_count, b.job_count == 1 ? "" : "s", ok, b.failed, b.ignored,
-           b.ignored == 1 ? "y" : "ies", b.backend->name, what[0] ? " (" : "", what,
-           what[0] ? ")" : "");
+    print_summary_line(&b, ok, b.failed);
     char overlapped_label[96];
     snprintf(overlapped_label, sizeof overlapped_label, "overlapped (%d reader%s, %d writer%s):",
              threads, threads == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
@@ -709,26 +1117,9 @@ int img_cmd_batch(const img_cli *cli)
 out:
     if (status != IMG_EXIT_OK && err.message[0])
         fprintf(stderr, "imgpipe: %s\n", err.message);
-    /* Unreachable today (the scratch folder is removed right after its pass), kept so a
-     * failure path added later cannot leave it behind. */
-    if (scratch) {
-        img_error cleanup;
-        if (remove_scratch(scratch, &cleanup) != 0)
-            fprintf(stderr, "imgpipe: %s\n", cleanup.message);
-        free(scratch);
-    }
-    if (input)
-        closedir(input);
     if (live)
         b.backend->destroy(b.state);
-    for (int i = 0; i < b.job_count; i++) {
-        img_image_free(&b.jobs[i].src);
-        img_image_free(&b.jobs[i].dst);
-        free(b.jobs[i].name);
-        free(b.jobs[i].in_path);
-        free(b.jobs[i].out_path);
-    }
-    free(b.jobs);
+    free_jobs(&b);
     pthread_mutex_destroy(&b.lock);
     return status;
 }
