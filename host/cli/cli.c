@@ -216,6 +216,19 @@ static int split_list(const char *option, const char *text, char *storage, size_
 /* Applies one option; `name` is the option as typed ("--backends" standing for
  * --backend names it), and one_value says the plural stands for the singular here, so
  * its value must name exactly one. */
+/* "on", "off" or "auto" as modes[0], [1] or [2]. */
+static int parse_on_off_auto(const char *name, const char *value, const int modes[3], int *out,
+                             img_error *err)
+{
+    static const char *const words[3] = {"on", "off", "auto"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(value, words[i]) == 0) {
+            *out = modes[i];
+            return 0;
+        }
+    return img_fail(err, "%s: '%s' is not on, off or auto", name, value);
+}
+
 static int apply_option(img_cli *cli, const option_spec *spec, const char *name, bool one_value,
                         char *value, img_error *err)
 {
@@ -387,27 +400,21 @@ static int apply_option(img_cli *cli, const option_spec *spec, const char *name,
         }
         cli->band_count = n;
         return 0;
-    case OPT_PINNED:
-        if (strcmp(value, "on") == 0)
-            cli->pinned = IMG_PINNED_ON;
-        else if (strcmp(value, "off") == 0)
-            cli->pinned = IMG_PINNED_OFF;
-        else if (strcmp(value, "auto") == 0)
-            cli->pinned = IMG_PINNED_AUTO;
-        else
-            return img_fail(err, "%s: '%s' is not on, off or auto", name, value);
+    case OPT_PINNED: {
+        static const int modes[3] = {IMG_PINNED_ON, IMG_PINNED_OFF, IMG_PINNED_AUTO};
+        if (parse_on_off_auto(name, value, modes, &cli->pinned, err) != 0)
+            return -1;
         cli->pinned_set = true;
         return 0;
-    case OPT_STREAM:
-        if (strcmp(value, "on") == 0)
-            cli->stream = IMG_STREAM_ON;
-        else if (strcmp(value, "off") == 0)
-            cli->stream = IMG_STREAM_OFF;
-        else if (strcmp(value, "auto") == 0)
-            cli->stream = IMG_STREAM_AUTO;
-        else
-            return img_fail(err, "%s: '%s' is not on, off or auto", name, value);
+    }
+    case OPT_STREAM: {
+        static const int modes[3] = {IMG_STREAM_ON, IMG_STREAM_OFF, IMG_STREAM_AUTO};
+        int mode = 0;
+        if (parse_on_off_auto(name, value, modes, &mode, err) != 0)
+            return -1;
+        cli->stream = (img_stream_mode)mode;
         return 0;
+    }
     }
     return img_fail(err, "%s: internal error: unhandled option", name);
 }
