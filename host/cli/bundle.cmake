@@ -1,7 +1,7 @@
 # `cmake --build BUILD --target bundle`: a relocatable copy of the imgpipe program for a
 # machine where nothing can be installed (README "GPU server"). It lays out
 #   IMGPIPE_BUNDLE_DIR/imgpipe            the launcher (POSIX sh): run this
-#   IMGPIPE_BUNDLE_DIR/bin/imgpipe        the program, RUNPATH $ORIGIN/../lib
+#   IMGPIPE_BUNDLE_DIR/bin/imgpipe        the program, RPATH $ORIGIN/../lib
 #   IMGPIPE_BUNDLE_DIR/lib/               every shared library it needs but glibc's
 #   IMGPIPE_BUNDLE_DIR/glibc/             this machine's glibc, used only where the
 #                                         target's own is older than the program needs
@@ -16,11 +16,15 @@ set(IMGPIPE_BUNDLE_DIR ${CMAKE_BINARY_DIR}/bundle CACHE PATH
 option(IMGPIPE_BUNDLE_GLIBC
   "Put this machine's glibc into the bundle (glibc/), for targets whose glibc is older" ON)
 
-# The same program linked once more with RUNPATH $ORIGIN/../lib, so that bin/imgpipe
-# finds the bundled libraries even without the launcher. A second link rather than an
-# rpath edit: CMake cannot lengthen an ELF's rpath and patchelf is not a dependency.
+# The same program linked once more with $ORIGIN/../lib as its search path, so that
+# bin/imgpipe finds the bundled libraries even without the launcher. A second link
+# rather than an rpath edit: CMake cannot lengthen an ELF's rpath and patchelf is not a
+# dependency. As DT_RPATH, not the newer DT_RUNPATH: a RUNPATH applies to the
+# program's own dependencies only, and libmpi's (libopen-pal, hwloc, libevent: the
+# MPI build links them) would then come from the system.
 add_executable(imgpipe_bundled EXCLUDE_FROM_ALL host/cli/main.c)
 target_link_libraries(imgpipe_bundled PRIVATE img_commands)
+target_link_options(imgpipe_bundled PRIVATE LINKER:--disable-new-dtags)
 set_target_properties(imgpipe_bundled PROPERTIES OUTPUT_NAME imgpipe
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bundle-bin
   BUILD_RPATH "$ORIGIN/../lib")

@@ -1,5 +1,5 @@
 # Script mode (cmake -P), run by the `bundle` target of host/cli/bundle.cmake:
-#   -DPROGRAM=  the imgpipe linked with RUNPATH $ORIGIN/../lib
+#   -DPROGRAM=  the imgpipe linked with RPATH $ORIGIN/../lib
 #   -DBUNDLE=   the folder to (re)create
 #   -DSOURCE_DIR= -DWITH_GLIBC=ON|OFF -DOBJDUMP= -DBUILD_TYPE= -DGNUPLOT_SUBDIR=
 # The libraries are found the way the dynamic loader finds them, recursively, with
@@ -41,6 +41,10 @@ foreach(path IN LISTS resolved)
   # file: a relocated folder must not depend on symlinks surviving the copy.
   get_filename_component(real ${path} REALPATH)
   file(COPY_FILE ${real} ${BUNDLE}/lib/${name})
+  # A library's own RUNPATH (Debian's libmpi names /usr/lib/.../openmpi/lib) would make
+  # the loader look for its dependencies there and in the system, never in lib/:
+  # without one, bin/imgpipe's RPATH ($ORIGIN/../lib) serves them too.
+  file(RPATH_REMOVE FILE ${BUNDLE}/lib/${name})
   list(APPEND bundled ${name})
 endforeach()
 
