@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,8 @@ Test(binary, bench_writes_parseable_csv_and_json, .timeout = 120)
     cr_assert_eq(fields[1], fields[0]);
     cr_assert_eq(fields[2], fields[0]);
     cr_assert(strstr(text, "serial,default,,1,all,33,17,3,17,9,bit-exact") != NULL, "%s", text);
+    snprintf(path, sizeof path, "%s/bench-partial.csv", dir);
+    cr_assert_eq(access(path, F_OK), -1, "the rows-so-far file outlived the run");
     snprintf(path, sizeof path, "%s/bench.json", dir);
     test_read_file(path, text, 1 << 20);
     const char *end = json_value(text);
@@ -315,6 +318,44 @@ Test(binary, bench_writes_parseable_csv_and_json, .timeout = 120)
     free(text);
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     cr_assert_eq(system(path), 0);
+}
+
+/* A bench stopped by a time limit (timeout(1) on a borrowed GPU server) keeps the rows
+ * of every size it finished, in bench-partial.csv, and leaves no bench.csv of its own:
+ * the sizes run smallest first here, and the 4K serial size takes seconds. */
+Test(binary, bench_stopped_midway_keeps_the_finished_sizes, .timeout = 120)
+{
+    char dir[] = "/tmp/imgpipe-bench-cut.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char partial[256], full[256];
+    snprintf(partial, sizeof partial, "%s/bench-partial.csv", dir);
+    snprintf(full, sizeof full, "%s/bench.csv", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(IMGPIPE_BINARY, IMGPIPE_BINARY, "bench", "--backends", "serial", "--sizes",
+              "16x8,4k", "--reps", "3", "--out", dir, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait (at most a minute) for the first size's rows, then stop it as timeout does. */
+    for (int i = 0; i < 600 && access(partial, F_OK) != 0; i++)
+        usleep(100000);
+    kill(pid, SIGTERM);
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFSIGNALED(status), "bench ended on its own before it was stopped");
+    char text[4096];
+    test_read_file(partial, text, sizeof text);
+    cr_assert(strncmp(text, "backend,setting,", 16) == 0, "%s", text);
+    cr_assert(strstr(text, "serial,default,,1,all,16,8,3,8,4,bit-exact") != NULL, "%s", text);
+    cr_assert_null(strstr(text, ",3840,2160,"), "an unfinished size: %s", text);
+    cr_assert_eq(access(full, F_OK), -1, "a stopped bench wrote bench.csv");
+    snprintf(text, sizeof text, "rm -rf '%s'", dir);
+    cr_assert_eq(system(text), 0);
 }
 
 Test(binary, batch_skips_a_bad_file_and_reports_it, .timeout = 120)

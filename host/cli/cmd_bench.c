@@ -514,6 +514,9 @@ static void trial_finish(bench_ctx *ctx, trial *t, const img_image *src, const i
         print_row(row);
 }
 
+/* bench.csv's rows so far while bench runs (see the size loop in cmd_bench). */
+#define PARTIAL_CSV "bench-partial.csv"
+
 /* Times the started trials in alternating rounds, each round a fifth of --reps and of
  * --min-time per trial: slow drifts of a shared machine then spread over every
  * setting instead of favouring whichever happened to run in a quiet minute. */
@@ -1213,6 +1216,12 @@ int img_cmd_bench(const img_cli *cli)
                 trials[i].row->verdict == IMG_VERDICT_BIT_EXACT)
                 *(is_whole ? &serial_whole_median : &serial_median) = trials[i].row->time.median;
         }
+        /* The rows so far, in a file of their own (an earlier run's bench.csv stays whole
+         * until this one ends): a bench stopped by a time limit, as on a borrowed GPU
+         * server, still leaves every finished size. Removed once bench.csv is written. */
+        if (s + 1 < size_count &&
+            img_write_text_file(dir, PARTIAL_CSV, img_bench_write_csv, &report, &err) != 0)
+            fprintf(stderr, "imgpipe: warning: %s\n", err.message);
     }
     if (threads && measure_scaling(&ctx, threads, &src, &plan, serial_median, &err) != 0) {
         fprintf(stderr, "imgpipe: %s\n", err.message);
@@ -1234,6 +1243,9 @@ int img_cmd_bench(const img_cli *cli)
         fprintf(stderr, "imgpipe: %s\n", err.message);
         goto out;
     }
+    char partial[4096];
+    if (snprintf(partial, sizeof partial, "%s/%s", dir, PARTIAL_CSV) < (int)sizeof partial)
+        remove(partial);
     printf("\nwrote %s/bench.csv and %s/bench.json\n", dir, dir);
     img_chart_after_bench(dir);
     status = ctx.named_unavailable ? IMG_EXIT_FAILURE : IMG_EXIT_OK;
