@@ -956,14 +956,13 @@ static int prepare_run(opencl_state *st, const job *j, int bands, int slots, boo
     /* Tables: 4 LUT planes, weights, 6 map writes; per band a transfer per plane each
      * way and at most three kernels. */
     const int planes = j->src->channels;
-    return grow_array((void **)&st->events, &st->event_capacity, 12 + bands * (2 * planes + 3),
-                      sizeof *st->events, err) != 0 ||
-                   grow_array((void **)&st->done, &st->done_capacity, bands, sizeof *st->done,
-                              err) != 0 ||
-                   grow_array((void **)&st->spans, &st->span_capacity, 2 * bands,
-                              sizeof *st->spans, err) != 0
-               ? -1
-               : 0;
+    if (grow_array((void **)&st->events, &st->event_capacity, 12 + bands * (2 * planes + 3),
+                   sizeof *st->events, err) != 0 ||
+        grow_array((void **)&st->done, &st->done_capacity, bands, sizeof *st->done, err) != 0 ||
+        grow_array((void **)&st->spans, &st->span_capacity, 2 * bands, sizeof *st->spans,
+                   err) != 0)
+        return -1;
+    return 0;
 }
 
 /* Enqueues every band through the three queues: upload of band k after the kernels
