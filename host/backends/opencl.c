@@ -342,6 +342,18 @@ static int open_device(opencl_state *st, const img_backend_options *options, img
     return img_cl_check(rc, "clCreateContext", err);
 }
 
+/* Unmaps a staging buffer and releases any buffer; leaves it empty. */
+static void release_buffer(opencl_state *st, dev_buffer *buf)
+{
+    if (buf->mapped && st->queue[Q_UPLOAD]) {
+        clEnqueueUnmapMemObject(st->queue[Q_UPLOAD], buf->mem, buf->mapped, 0, NULL, NULL);
+        clFinish(st->queue[Q_UPLOAD]);
+    }
+    if (buf->mem)
+        clReleaseMemObject(buf->mem);
+    *buf = (dev_buffer){0};
+}
+
 /* Grows buf to at least `bytes` (a staging buffer in pinned host memory, mapped for
  * good, when `staging`). The old contents are not kept. */
 static int ensure_buffer_kind(opencl_state *st, dev_buffer *buf, size_t bytes, bool staging,
@@ -354,13 +366,7 @@ static int ensure_buffer_kind(opencl_state *st, dev_buffer *buf, size_t bytes, b
                         "opencl: the %s buffer needs %zu bytes, over the device's largest "
                         "allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE) of %llu",
                         name, bytes, (unsigned long long)st->max_alloc);
-    if (buf->mapped) {
-        clEnqueueUnmapMemObject(st->queue[Q_UPLOAD], buf->mem, buf->mapped, 0, NULL, NULL);
-        clFinish(st->queue[Q_UPLOAD]);
-    }
-    if (buf->mem)
-        clReleaseMemObject(buf->mem);
-    *buf = (dev_buffer){0};
+    release_buffer(st, buf);
     cl_int rc = CL_SUCCESS;
     cl_mem_flags flags = CL_MEM_READ_WRITE | (staging ? CL_MEM_ALLOC_HOST_PTR : 0);
     cl_mem mem = clCreateBuffer(st->context, flags, bytes, NULL, &rc);
@@ -386,17 +392,6 @@ static int ensure_buffer(opencl_state *st, dev_buffer *buf, size_t bytes, const 
                          img_error *err)
 {
     return ensure_buffer_kind(st, buf, bytes, false, name, err);
-}
-
-static void release_buffer(opencl_state *st, dev_buffer *buf)
-{
-    if (buf->mapped && st->queue[Q_UPLOAD]) {
-        clEnqueueUnmapMemObject(st->queue[Q_UPLOAD], buf->mem, buf->mapped, 0, NULL, NULL);
-        clFinish(st->queue[Q_UPLOAD]);
-    }
-    if (buf->mem)
-        clReleaseMemObject(buf->mem);
-    *buf = (dev_buffer){0};
 }
 
 static void release_events(opencl_state *st)
@@ -738,8 +733,9 @@ static size_t largest_of(band_sizes z)
  * else one on a device that shares the host's memory and a few MiB of source per
  * band on a discrete one; in both cases doubled until every buffer fits in the
  * device's largest allocation. A forced count that does not fit is an error, not
- * silently changed. */
-static int choose_bands(const opencl_state *st, const job *j, int *out, img_error *err)
+ * silently changed. *sizes: the largest buffers of each kind that count needs. */
+static int choose_bands(const opencl_state *st, const job *j, int *out, band_sizes *sizes,
+                        img_error *err)
 {
     const int out_h = j->dst->height;
     const size_t source = (size_t)j->src->channels * (size_t)j->src->width * (size_t)j->src->height;
@@ -750,7 +746,8 @@ static int choose_bands(const opencl_state *st, const job *j, int *out, img_erro
         bands = source / BAND_TARGET_BYTES > MAX_AUTO_BANDS ? MAX_AUTO_BANDS
                                                             : (int)(source / BAND_TARGET_BYTES);
     bands = bands < 1 ? 1 : bands > out_h ? out_h : bands;
-    size_t largest = largest_of(largest_band(j, bands));
+    band_sizes z = largest_band(j, bands);
+    size_t largest = largest_of(z);
     if (st->forced_bands > 0 && largest > st->max_alloc)
         return img_fail(err,
                         "opencl: with %d band%s a band needs a %zu-byte buffer, over the "
@@ -764,9 +761,11 @@ static int choose_bands(const opencl_state *st, const job *j, int *out, img_erro
                             "the device's largest allocation (%llu bytes)",
                             largest, (unsigned long long)st->max_alloc);
         bands = bands > out_h / 2 ? out_h : bands * 2;
-        largest = largest_of(largest_band(j, bands));
+        z = largest_band(j, bands);
+        largest = largest_of(z);
     }
     *out = bands;
+    *sizes = z;
     return 0;
 }
 
@@ -932,12 +931,11 @@ static int compute_band(opencl_state *st, const job *j, const band_rows *b, int 
     return 0;
 }
 
-/* Allocates what a run of `bands` bands needs (grow-only: a warm state allocates
- * nothing) and room to record every command it enqueues. */
+/* Allocates what a run of `bands` bands needs, z from choose_bands (grow-only: a
+ * warm state allocates nothing), and room to record every command it enqueues. */
 static int prepare_run(opencl_state *st, const job *j, int bands, int slots, bool pinned,
-                       img_error *err)
+                       band_sizes z, img_error *err)
 {
-    const band_sizes z = largest_band(j, bands);
     for (int s = 0; s < slots; s++)
         if (ensure_buffer(st, &st->src[s], z.src, "band source", err) != 0 ||
             ensure_buffer(st, &st->out[s], z.out, "band output", err) != 0 ||
@@ -1107,12 +1105,13 @@ static int run_job(opencl_state *st, const job *j, bool record, img_error *err)
         return 0;
     }
     int bands = 0;
+    band_sizes sizes = {0};
     const bool pinned = st->pinned_option == IMG_PINNED_ON ||
                         (st->pinned_option == IMG_PINNED_AUTO && !st->host_memory);
-    if (choose_bands(st, j, &bands, err) != 0)
+    if (choose_bands(st, j, &bands, &sizes, err) != 0)
         return -1;
     const int slots = bands < SLOTS ? bands : SLOTS;
-    if (prepare_run(st, j, bands, slots, pinned, err) != 0)
+    if (prepare_run(st, j, bands, slots, pinned, sizes, err) != 0)
         return -1;
 
     /* The writes are non-blocking and read from `luts` and the caller's images, so
