@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -535,6 +536,18 @@ typedef struct setting {
     img_backend_options options;
 } setting;
 
+/* Appends one "name=value" to a setting's label, after a space when it has some. */
+static void label_add(char *label, size_t len, const char *format, ...)
+{
+    size_t used = strlen(label);
+    if (used && used + 1 < len)
+        label[used++] = ' ';
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(label + used, len - used, format, ap);
+    va_end(ap);
+}
+
 /* The settings a backend is measured with: every --threads value for threaded
  * backends, every SIMD level for SIMD ones (unless --simd pins one), every --bands
  * value for streaming ones. */
@@ -558,26 +571,20 @@ static int expand_settings(const img_cli *cli, const img_backend *b, setting *ou
             for (int l = 0; l < level_count && n < max; l++) {
                 setting *s = &out[n++];
                 s->options = base;
-                char *p = s->label;
-                size_t left = sizeof s->label;
                 s->label[0] = '\0';
                 if ((b->flags & IMG_BACKEND_THREADED) && cli->thread_count) {
                     s->options.threads = cli->threads[t];
-                    int k = snprintf(p, left, "threads=%d", cli->threads[t]);
-                    p += k;
-                    left -= (size_t)k;
+                    label_add(s->label, sizeof s->label, "threads=%d", cli->threads[t]);
                 }
                 if (band_sweep) {
                     s->options.bands = cli->bands[bc];
-                    int k = snprintf(p, left, "%sbands=%d", p == s->label ? "" : " ", cli->bands[bc]);
-                    p += k;
-                    left -= (size_t)k;
+                    label_add(s->label, sizeof s->label, "bands=%d", cli->bands[bc]);
                 }
                 if (level_count > 1) {
                     s->options.simd_level = b->simd_level(l);
-                    snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", b->simd_level(l));
+                    label_add(s->label, sizeof s->label, "simd=%s", b->simd_level(l));
                 } else if ((b->flags & IMG_BACKEND_SIMD_LEVELS) && cli->simd) {
-                    snprintf(p, left, "%ssimd=%s", p == s->label ? "" : " ", cli->simd);
+                    label_add(s->label, sizeof s->label, "simd=%s", cli->simd);
                 }
                 if (s->label[0] == '\0')
                     snprintf(s->label, sizeof s->label, "default");
