@@ -345,11 +345,10 @@ void img_batch_mpi_report(const img_batch_rank_stats *ranks, int size, double wa
 static const char *const stage_names[IMG_BATCH_STAGES] = {"decode", "pipeline", "encode",
                                                           "write", "waiting for work"};
 
+/* A time of the run: never before the ranks' common zero. */
 static void print_us(FILE *f, int64_t ns)
 {
-    if (ns < 0)
-        ns = 0;
-    fprintf(f, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
+    img_trace_print_us(f, ns < 0 ? 0 : ns);
 }
 
 static void print_metadata(FILE *f, const char *what, int pid, int tid, const char *key,

@@ -48,7 +48,7 @@ size_t img_trace_dropped(const img_trace *trace)
 
 /* Timestamps are microseconds (the format's unit) with nanosecond decimals, so short
  * tasks on a fast machine do not collapse to zero duration. */
-static void print_us(FILE *f, int64_t ns)
+void img_trace_print_us(FILE *f, int64_t ns)
 {
     if (ns < 0) {
         fputc('-', f);
@@ -100,9 +100,9 @@ static void print_events(FILE *f, const img_trace *trace, int threads, const cha
         fputs(", \"cat\": ", f);
         img_json_string(f, e->stage);
         fputs(", \"ph\": \"X\", \"ts\": ", f);
-        print_us(f, e->start_ns - origin);
+        img_trace_print_us(f, e->start_ns - origin);
         fputs(", \"dur\": ", f);
-        print_us(f, e->end_ns - e->start_ns);
+        img_trace_print_us(f, e->end_ns - e->start_ns);
         fprintf(f,
                 ", \"pid\": 1, \"tid\": %d, "
                 "\"args\": {\"cpu\": %d, \"cpu_end\": %d, \"band\": %d, \"plane\": %d}}",
@@ -110,7 +110,7 @@ static void print_events(FILE *f, const img_trace *trace, int threads, const cha
     }
     /* ts 0 is `origin` on CLOCK_MONOTONIC, kept so traces can be lined up with others. */
     fputs("\n], \"otherData\": {\"clock\": \"CLOCK_MONOTONIC\", \"origin_us\": \"", f);
-    print_us(f, origin);
+    img_trace_print_us(f, origin);
     fprintf(f, "\", \"dropped_events\": %zu}}\n", img_trace_dropped(trace));
 }
 

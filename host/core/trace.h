@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -54,6 +55,10 @@ int img_trace_write(const img_trace *trace, const char *path, int threads, img_e
  * instead of "worker N": for timelines whose rows are jobs rather than pool workers. */
 int img_trace_write_named(const img_trace *trace, const char *path, const char *const *names,
                           int tracks, img_error *err);
+
+/* A Chrome trace timestamp or duration: ns as microseconds with three decimals. For
+ * writers of timelines this one cannot hold (batch's, a process row per MPI rank). */
+void img_trace_print_us(FILE *f, int64_t ns);
 
 /* Releases the event array; safe on a zeroed trace. */
 void img_trace_free(img_trace *trace);
